@@ -1,0 +1,42 @@
+# The two commands: `make demo` and `make test`. Each does all of its own set-up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test lint format bench docs system-packages clean
+
+demo: $(STAMP)
+	$(BIN)/joinedup demo
+
+test: $(STAMP) system-packages
+	JOINEDUP_REQUIRE_ALL=1 $(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+docs: $(STAMP)
+	$(BIN)/joinedup schema docs --out docs/schema.md
+
+# The virtual environment, rebuilt whenever pyproject.toml changes.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+# Debian packages the tests need (PostgreSQL server, Chromium), installed only if missing.
+system-packages:
+	bash scripts/install-system-packages.sh
+
+clean:
+	rm -rf $(VENV) joinedup-data .pytest_cache .ruff_cache .hypothesis test-artifacts

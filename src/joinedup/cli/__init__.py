@@ -1,0 +1,59 @@
+"""The `joinedup` command line.
+
+Each command group lives in its own module of this package and is registered here;
+commands call capabilities, never the other way round.
+"""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from joinedup import __version__
+
+app = typer.Typer(
+    name="joinedup",
+    help="Shared analytics and programme platform for an integrated care partnership.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"joinedup {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    backend: str = typer.Option(
+        None,
+        "--backend",
+        envvar="JOINEDUP_BACKEND",
+        help="Warehouse engine: duckdb (default) or spark.",
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Shared analytics and programme platform for an integrated care partnership."""
+    if backend:
+        os.environ["JOINEDUP_BACKEND"] = backend
+
+
+def _register() -> None:
+    from joinedup.cli import demo, schema, synth, warehouse
+
+    for module in (synth, warehouse, schema, demo):
+        module.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point of the `joinedup` command."""
+    app()
