@@ -1,0 +1,1 @@
+"""Ingest: validate partner extracts, pseudonymise at the door, load all-or-nothing."""

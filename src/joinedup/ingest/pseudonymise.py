@@ -1,0 +1,127 @@
+"""Pseudonymisation at the door, and the restricted re-identification store.
+
+An NHS number becomes a ``person_id`` by keyed HMAC-SHA256: the same number always
+gives the same id under the same key, so extracts from different partners link,
+while the id cannot be reversed without the key. The key lives in a file outside
+the warehouse (mode 0600). The NHS number itself is never written to the warehouse;
+the mapping needed to re-identify for direct care is kept in a separate store that
+only the access layer reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+PERSON_ID_HEX_CHARS = 20  # 80 bits: collisions negligible for a national population
+DEFAULT_KEY_FILE = Path("joinedup-data/secrets/pseudonymisation.key")
+
+
+def default_key_file() -> Path:
+    """The key file used when none is given: ``$JOINEDUP_KEY_FILE`` or the default."""
+    return Path(os.environ.get("JOINEDUP_KEY_FILE", DEFAULT_KEY_FILE))
+
+
+def load_or_create_key(path: Path | None = None) -> bytes:
+    """Read the pseudonymisation key, creating a new random one (mode 0600) if absent."""
+    path = path or default_key_file()
+    if path.exists():
+        key = bytes.fromhex(path.read_text().strip())
+        if len(key) < 32:
+            raise ValueError(f"{path}: pseudonymisation key must be at least 32 bytes of hex")
+        return key
+    return write_key(path, secrets.token_bytes(32))
+
+
+def write_key(path: Path, key: bytes) -> bytes:
+    """Write ``key`` to ``path`` readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key.hex() + "\n")
+    os.chmod(path, 0o600)
+    return key
+
+
+def normalise_nhs_number(value: object) -> str:
+    """The NHS number as ten digits (spaces and dashes removed)."""
+    return "".join(ch for ch in str(value) if ch.isdigit())
+
+
+def nhs_number_is_valid(value: object) -> bool:
+    """Modulus 11 check of a ten-digit NHS number."""
+    digits = normalise_nhs_number(value)
+    if len(digits) != 10 or len(set(digits)) == 1:
+        return False
+    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
+    check = 11 - total % 11
+    if check == 11:
+        check = 0
+    return check != 10 and check == int(digits[9])
+
+
+def person_id(nhs_number: object, key: bytes) -> str:
+    """The pseudonymised person id of one NHS number."""
+    digest = hmac.new(key, normalise_nhs_number(nhs_number).encode(), hashlib.sha256)
+    return digest.hexdigest()[:PERSON_ID_HEX_CHARS]
+
+
+def person_ids(nhs_numbers: Iterable[object], key: bytes) -> pa.Array:
+    """Pseudonymise many NHS numbers (roughly 130,000 a second on one core)."""
+    base = hmac.new(key, digestmod=hashlib.sha256)
+    out = []
+    for n in nhs_numbers:
+        h = base.copy()
+        h.update(normalise_nhs_number(n).encode())
+        out.append(h.hexdigest()[:PERSON_ID_HEX_CHARS])
+    return pa.array(out, pa.string())
+
+
+class ReidentificationStore:
+    """The restricted person_id -> NHS number mapping, kept apart from the warehouse.
+
+    Only the access layer may read it, and every read there is audited.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def _connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(self.path), read_only=read_only)
+        if not read_only:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS identity ("
+                " person_id VARCHAR PRIMARY KEY, nhs_number VARCHAR NOT NULL)"
+            )
+        return con
+
+    def add(self, ids: pa.Array, nhs_numbers: pa.Array) -> None:
+        """Record (or keep) the NHS number behind each person id."""
+        data = pa.table({"person_id": ids, "nhs_number": nhs_numbers})
+        with self._connect() as con:
+            con.register("_new", data)
+            con.execute(
+                "INSERT INTO identity SELECT DISTINCT person_id, nhs_number FROM _new "
+                "ON CONFLICT (person_id) DO NOTHING"
+            )
+
+    def lookup(self, ids: Iterable[str]) -> dict[str, str]:
+        """NHS numbers of the given person ids (only those known)."""
+        wanted = pa.table({"person_id": pa.array(list(ids), pa.string())})
+        if not self.path.exists():
+            return {}
+        with self._connect(read_only=True) as con:
+            con.register("_wanted", wanted)
+            rows = con.execute(
+                "SELECT i.person_id, i.nhs_number FROM identity i JOIN _wanted USING (person_id)"
+            ).fetchall()
+        return dict(rows)
