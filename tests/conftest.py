@@ -19,7 +19,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if missing:
         listed = "\n  ".join(missing[:20])
         raise pytest.UsageError(
-            f"{len(missing)} tests declare no kind (mark them unit, integration or e2e):\n  {listed}"
+            f"{len(missing)} tests declare no kind (unit, integration or e2e):\n  {listed}"
         )
 
 
