@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import platform
 import re
-import resource
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -43,16 +43,20 @@ def machine() -> str:
 
 
 def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Run ``cmd`` in a child process: (wall seconds, peak RSS in MiB, stdout)."""
-    start = time.perf_counter()
-    proc = subprocess.run(
-        cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False
-    )
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, peak_kib / 1024, proc.stdout
+    """Run ``cmd`` in a child process: (wall seconds, the child's peak RSS in MiB, stdout)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env={**os.environ, **(env or {})})
+        # wait4 reports this child's own peak memory (RUSAGE_CHILDREN would give the
+        # maximum over every child so far).
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{err.read()[-2000:]}")
+        return wall, usage.ru_maxrss / 1024, out.read()
 
 
 def write_section(title: str, body: str, command: str | None = None) -> None:
