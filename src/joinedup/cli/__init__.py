@@ -1,7 +1,8 @@
 """The `joinedup` command line.
 
-Each command group lives in its own module of this package and is registered here;
-commands call capabilities, never the other way round.
+Each command group lives in its own module of this package, which defines
+``register(app)``; every such module is registered here. Commands call capabilities,
+never the other way round.
 """
 
 from __future__ import annotations
@@ -45,10 +46,14 @@ def _root(
 
 
 def _register() -> None:
-    from joinedup.cli import demo, schema, synth, warehouse
+    """Register every module of this package that defines ``register(app)``."""
+    import importlib
+    import pkgutil
 
-    for module in (synth, warehouse, schema, demo):
-        module.register(app)
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "register"):
+            module.register(app)
 
 
 _register()

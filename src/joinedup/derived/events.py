@@ -1,0 +1,197 @@
+"""Event sources: each canonical activity table with person attributes and derived flags.
+
+Every source has ``person_id``, ``event_date`` (a date), the person's attributes at the
+event (age, age_band, esp_band, sex, imd_quintile, ethnic_group, practice_code,
+cluster_code, footprint_code, partnership) and flags of its own. Measures filter and
+count these; adding a flag here makes it available to every measure definition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+import ibis
+
+from joinedup.derived import codelists
+from joinedup.derived.persons import persons, with_age
+from joinedup.schema import codes
+from joinedup.warehouse import Warehouse
+
+# Bed days beyond this length of stay are "excess" (a single trim point for all spells,
+# a simplification of the HRG-specific trim points of the national tariff).
+EXCESS_BED_DAY_TRIM_POINT = 14
+READMISSION_WINDOW_DAYS = 30
+
+
+def _starts_with_any(value: ibis.Value, prefixes: tuple[str, ...]) -> ibis.Value:
+    out = ibis.literal(False)
+    for prefix in prefixes:
+        out = out | value.startswith(prefix)
+    return out
+
+
+def _attach_person(events: ibis.Table, wh: Warehouse) -> ibis.Table:
+    """Join person attributes onto events and add age at the event."""
+    p = persons(wh).drop("registered_from", "registered_to", "place_of_death")
+    joined = events.inner_join(p, "person_id")
+    return with_age(joined, joined.event_date)
+
+
+def apc_spells(wh: Warehouse) -> ibis.Table:
+    """Hospital spells with admission type, length of stay, readmission and case-mix flags."""
+    s = wh.table("apc_spell")
+    emergency = s.admission_method.isin(codes.EMERGENCY_METHODS)
+    elective = s.admission_method.isin(codes.ELECTIVE_METHODS)
+    los = s.discharged_on.delta(s.admitted_on, unit="day")
+    # The next emergency admission of the same person after this one (ties by spell id).
+    later = ibis.window(group_by=s.person_id, order_by=[s.admitted_on, s.spell_id], rows=(1, None))
+    next_emergency = ibis.cases((emergency, s.admitted_on), else_=None).min().over(later)
+    spells = s.mutate(
+        event_date=s.admitted_on,
+        emergency=emergency,
+        elective=elective & (s.patient_classification == "1"),
+        daycase=elective & (s.patient_classification == "2"),
+        maternity=s.admission_method.isin(codes.MATERNITY_METHODS),
+        los_days=los,
+        zero_los=los == 0,
+        stay_21_plus=los >= 21,
+        excess_bed_days=ibis.greatest(los - EXCESS_BED_DAY_TRIM_POINT, 0),
+        died_in_hospital=s.discharge_destination == "79",
+        readmitted_30d=(
+            next_emergency.notnull()
+            & (next_emergency.delta(s.discharged_on, unit="day") <= READMISSION_WINDOW_DAYS)
+            & (s.discharge_destination != "79")
+        ).fill_null(False),
+        chronic_acsc=_starts_with_any(s.primary_diagnosis, codelists.CHRONIC_ACSC).fill_null(False),
+        hip_fracture=_starts_with_any(s.primary_diagnosis, codelists.HIP_FRACTURE).fill_null(False),
+    )
+    d = wh.table("apc_diagnosis")
+    fall_spells = (
+        d.filter(_starts_with_any(d.icd10, codelists.FALL_EXTERNAL_CAUSE))
+        .select("spell_id")
+        .distinct()
+        .mutate(fall_cause=ibis.literal(True))
+    )
+    spells = spells.left_join(fall_spells, "spell_id").drop("spell_id_right")
+    spells = spells.mutate(
+        fall=(
+            spells.fall_cause.fill_null(False)
+            & _starts_with_any(spells.primary_diagnosis, codelists.INJURY_PRIMARY)
+        ).fill_null(False)
+    ).drop("fall_cause")
+    out = _attach_person(spells, wh)
+    return out.mutate(
+        last_90_days_of_life=(
+            out.date_of_death.notnull()
+            & (out.date_of_death.delta(out.admitted_on, unit="day") <= 90)
+        ).fill_null(False)
+    )
+
+
+def ae_attendances(wh: Warehouse) -> ibis.Table:
+    """A&E attendances with type 1, ambulance arrival, admission and duration flags."""
+    a = wh.table("ae_attendance")
+    minutes = a.departed_at.delta(a.arrived_at, unit="minute")
+    return _attach_person(
+        a.mutate(
+            event_date=a.arrived_at.date(),
+            type1=a.department_type == 1,
+            ambulance=(a.arrival_mode == "1").fill_null(False),
+            admitted=a.disposal.isin(codes.AE_ADMITTED).fill_null(False),
+            minutes_in_department=minutes,
+            over_4_hours=(minutes > 240).fill_null(False),
+        ),
+        wh,
+    )
+
+
+def op_appointments(wh: Warehouse) -> ibis.Table:
+    """Outpatient appointments: first or follow-up, seen, did not attend."""
+    o = wh.table("op_appointment")
+    return _attach_person(
+        o.mutate(
+            event_date=o.date,
+            first=o.first_attendance,
+            followup=~o.first_attendance,
+            seen=o.attended.isin(codes.OP_SEEN),
+            dna=o.attended.isin(codes.OP_DNA),
+            seen_or_dna=o.attended.isin((*codes.OP_SEEN, *codes.OP_DNA)),
+        ),
+        wh,
+    )
+
+
+def gp_appointments(wh: Warehouse) -> ibis.Table:
+    """Appointments in general practice."""
+    g = wh.table("gp_appointment").rename(appointment_practice="practice_code")
+    return _attach_person(g.mutate(event_date=g.date, face_to_face=g["mode"] == "face_to_face"), wh)
+
+
+def community_contacts(wh: Warehouse) -> ibis.Table:
+    """Community health service contacts."""
+    c = wh.table("community_contact")
+    return _attach_person(c.mutate(event_date=c.date), wh)
+
+
+def social_care_starts(wh: Warehouse) -> ibis.Table:
+    """Social care packages, dated by their start."""
+    s = wh.table("social_care_service")
+    return _attach_person(
+        s.mutate(
+            event_date=s.started_on,
+            long_term=s.service_type.isin(codes.SOCIAL_CARE_LONG_TERM),
+            residential_or_nursing=s.service_type.isin(("residential_care", "nursing_care")),
+        ),
+        wh,
+    )
+
+
+def deaths(wh: Warehouse) -> ibis.Table:
+    """Deaths, with the place of death."""
+    p = wh.table("person")
+    d = p.filter(p.date_of_death.notnull()).select(
+        "person_id", event_date=p.date_of_death, place=p.place_of_death
+    )
+    out = _attach_person(d, wh)
+    return out.mutate(
+        usual_residence=out.place.isin(("home", "care_home")).fill_null(False),
+        in_hospital=(out.place == "hospital").fill_null(False),
+    )
+
+
+def enrolments(wh: Warehouse) -> ibis.Table:
+    """Programme enrolments, dated by enrolment."""
+    e = wh.table("programme_enrolment")
+    return _attach_person(e.mutate(event_date=e.enrolled_on), wh)
+
+
+EVENT_SOURCES: dict[str, Callable[[Warehouse], ibis.Table]] = {
+    "apc_spell": apc_spells,
+    "ae_attendance": ae_attendances,
+    "op_appointment": op_appointments,
+    "gp_appointment": gp_appointments,
+    "community_contact": community_contacts,
+    "social_care_start": social_care_starts,
+    "death": deaths,
+    "programme_enrolment": enrolments,
+}
+
+
+def event_source(wh: Warehouse, name: str) -> ibis.Table:
+    """The event source ``name`` over warehouse ``wh``."""
+    try:
+        builder = EVENT_SOURCES[name]
+    except KeyError:
+        known = ", ".join(EVENT_SOURCES)
+        raise KeyError(f"unknown event source {name!r}; expected one of: {known}") from None
+    return builder(wh)
+
+
+@cache
+def source_fields(name: str) -> tuple[str, ...]:
+    """Field names of an event source (read from the schema, no data needed)."""
+    from joinedup.warehouse import open_warehouse
+
+    with open_warehouse(":memory:") as empty:
+        return tuple(event_source(empty, name).columns)

@@ -1,0 +1,1 @@
+"""Measures: declarative definitions, the engine that computes them, and their statistics."""

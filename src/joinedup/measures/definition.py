@@ -1,0 +1,261 @@
+"""Measure definitions: what an analyst writes in YAML, validated with clear errors.
+
+A measure is a definition, not a function: which events are counted (numerator), in
+which population or among which events (denominator), the unit, the direction of
+improvement, standardisation, period and the groupings it may be broken down by. The
+engine (:mod:`joinedup.measures.engine`) turns a definition into warehouse queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from joinedup.derived import EVENT_SOURCES, source_fields
+from joinedup.schema.codes import CONDITION
+
+POPULATION = "population"
+POPULATION_FIELDS = (
+    "age", "age_band", "esp_band", "sex", "imd_quintile", "imd_decile", "ethnic_group",
+    "practice_code", "cluster_code", "footprint_code", "partnership",
+)  # fmt: skip
+
+# Grouping name -> the column it reads.
+GROUPINGS: dict[str, str] = {
+    "partnership": "partnership",
+    "footprint": "footprint_code",
+    "cluster": "cluster_code",
+    "practice": "practice_code",
+    "provider": "provider_code",
+    "age_band": "age_band",
+    "sex": "sex",
+    "imd_quintile": "imd_quintile",
+    "ethnic_group": "ethnic_group",
+}
+PERIODS = ("month", "quarter", "financial_year")
+UNITS: dict[str, float | None] = {
+    "per_1000": 1000,
+    "per_100000": 100_000,
+    "percent": 100,
+    "per_person": 1,
+    "cost_per_head": 1,
+    "mean_days": None,
+    "ratio": 1,
+}
+OPERATORS = ("eq", "ne", "in", "not_in", "ge", "gt", "le", "lt", "is_null", "not_null")
+
+
+class MeasureError(ValueError):
+    """A measure definition (or a request for one) is wrong; the message says how."""
+
+
+class Count(BaseModel):
+    """Which rows are counted (or summed) for a numerator or denominator."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str | None = Field(
+        None, description="Event source, or 'population' for the registered population"
+    )
+    where: dict[str, Any] = Field(default_factory=dict, description="Conditions, all must hold")
+    value: str | None = Field(
+        None, description="Field to sum (or average); rows are counted if absent"
+    )
+    condition: list[str] = Field(
+        default_factory=list,
+        description="Only people with one of these long-term conditions recorded before the event",
+    )
+
+    @field_validator("condition")
+    @classmethod
+    def _known_conditions(cls, v: list[str]) -> list[str]:
+        unknown = [c for c in v if c not in CONDITION]
+        if unknown:
+            raise ValueError(
+                f"unknown condition {unknown[0]!r}; expected one of {', '.join(CONDITION)}"
+            )
+        return v
+
+
+class MeasureDefinition(BaseModel):
+    """One measure of the library."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    description: str
+    kind: Literal["rate", "proportion", "mean", "ratio"]
+    numerator: Count
+    denominator: Count | None = None
+    unit: Literal[tuple(UNITS)]  # type: ignore[valid-type]
+    direction: Literal["increase", "decrease", "neutral"]
+    standardisation: Literal["none", "esp2013"] = "none"
+    period: Literal[PERIODS] = "month"  # type: ignore[valid-type]
+    groupings: list[str] = Field(
+        default_factory=list, description="Allowed groupings (default: every one that applies)"
+    )
+    baseline: str | None = Field(
+        None, pattern=r"^\d{4}-\d{2}$", description="Financial year, e.g. 2023-24"
+    )
+    target: float | None = None
+    national_source: str | None = None
+    topics: list[str] = Field(default_factory=list)
+
+    @field_validator("groupings")
+    @classmethod
+    def _known_groupings(cls, v: list[str]) -> list[str]:
+        for g in v:
+            if g not in GROUPINGS:
+                raise ValueError(f"unknown grouping {g!r}; expected some of {', '.join(GROUPINGS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _coherent(self) -> MeasureDefinition:
+        num, den = self.numerator, self.denominator
+        if self.kind == "mean":
+            if den is not None:
+                raise ValueError("a mean has no denominator (it averages numerator.value)")
+            if not num.value:
+                raise ValueError("a mean needs numerator.value: the field to average")
+        elif den is None:
+            raise ValueError(f"a {self.kind} needs a denominator")
+        if self.kind == "proportion":
+            if num.source not in (None, den.source):
+                raise ValueError(
+                    "a proportion's numerator counts a subset of the denominator: "
+                    "leave numerator.source out (it is the denominator's)"
+                )
+            if den.source == POPULATION:
+                raise ValueError("a proportion's denominator must be events, not the population")
+        if self.kind == "rate" and den.source != POPULATION:
+            raise ValueError(
+                "a rate's denominator is the registered population: source: population"
+            )
+        if self.standardisation == "esp2013" and self.kind != "rate":
+            raise ValueError("direct standardisation (esp2013) applies to rates only")
+        if self.kind == "rate" and "provider" in self.groupings:
+            raise ValueError(
+                "a population rate cannot be grouped by provider (people are not "
+                "registered with providers); remove 'provider' from groupings"
+            )
+        for label, count in (("numerator", self.numerator_count), ("denominator", den)):
+            if count is not None:
+                _check_count(label, count)
+        applicable = [g for g in GROUPINGS if self._groupable(g)]
+        if not self.groupings:
+            self.groupings = applicable
+        for g in self.groupings:
+            if g not in applicable:
+                raise ValueError(f"grouping {g!r} does not apply to this measure's sources")
+        return self
+
+    def _groupable(self, grouping: str) -> bool:
+        column = GROUPINGS[grouping]
+        for count in (self.numerator_count, self.denominator):
+            if count is None:
+                continue
+            fields = (
+                POPULATION_FIELDS if count.source == POPULATION else source_fields(count.source)
+            )
+            if column not in fields:
+                return False
+        return True
+
+    @property
+    def numerator_count(self) -> Count:
+        """The numerator with its source filled in (a proportion's is the denominator's)."""
+        if self.kind == "proportion" and self.denominator is not None:
+            return self.numerator.model_copy(
+                update={
+                    "source": self.denominator.source,
+                    "where": {**self.denominator.where, **self.numerator.where},
+                    "condition": self.numerator.condition or self.denominator.condition,
+                    "value": self.numerator.value or self.denominator.value,
+                }
+            )
+        return self.numerator
+
+    @property
+    def multiplier(self) -> float | None:
+        """Factor applied to the ratio numerator / denominator (None for means)."""
+        return UNITS[self.unit]
+
+
+def _check_count(label: str, count: Count) -> None:
+    if count.source is None:
+        raise ValueError(f"{label}.source is required")
+    if count.source == POPULATION:
+        fields = POPULATION_FIELDS
+    elif count.source in EVENT_SOURCES:
+        fields = source_fields(count.source)
+    else:
+        raise ValueError(
+            f"{label}.source {count.source!r} is not an event source; expected "
+            f"'population' or one of {', '.join(EVENT_SOURCES)}"
+        )
+    for name, cond in [*count.where.items(), *([(count.value, None)] if count.value else [])]:
+        if name not in fields:
+            raise ValueError(
+                f"{label}: {count.source} has no field {name!r}; it has: {', '.join(fields)}"
+            )
+        if isinstance(cond, dict):
+            bad = [op for op in cond if op not in OPERATORS]
+            if bad:
+                raise ValueError(
+                    f"{label}.where.{name}: unknown operator {bad[0]!r}; expected "
+                    f"one of {', '.join(OPERATORS)}"
+                )
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for e in error.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "definition"
+        parts.append(f"{where}: {e['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts)
+
+
+def parse_definition(data: dict[str, Any], origin: str = "definition") -> MeasureDefinition:
+    """Validate one definition, raising :class:`MeasureError` naming where and what."""
+    try:
+        return MeasureDefinition.model_validate(data)
+    except ValidationError as exc:
+        ident = data.get("id", "?") if isinstance(data, dict) else "?"
+        raise MeasureError(f"{origin}: measure {ident!r}: {_describe(exc)}") from None
+
+
+def load_definitions(path: Path) -> list[MeasureDefinition]:
+    """Read the definitions in a YAML file (a list of measures, or one)."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise MeasureError(f"{path}: not valid YAML: {exc}") from None
+    items = data if isinstance(data, list) else [data]
+    return [parse_definition(item, str(path)) for item in items if item is not None]
+
+
+def builtin_paths() -> list[Path]:
+    """The YAML files of the built-in measure library."""
+    return sorted((Path(__file__).parent / "library").glob("*.yaml"))
+
+
+def load_library(extra: Iterable[Path] = ()) -> dict[str, MeasureDefinition]:
+    """Built-in measures plus any extra YAML files (``$JOINEDUP_MEASURES`` too), by id."""
+    import os
+
+    paths = [*builtin_paths(), *extra]
+    env = os.environ.get("JOINEDUP_MEASURES")
+    if env:
+        paths += [Path(p) for p in env.split(os.pathsep) if p]
+    library: dict[str, MeasureDefinition] = {}
+    for path in paths:
+        for d in load_definitions(path):
+            if d.id in library:
+                raise MeasureError(f"{path}: measure id {d.id!r} is defined twice")
+            library[d.id] = d
+    return library
