@@ -33,3 +33,11 @@ def skip_or_fail(reason: str) -> None:
     if require_all():
         pytest.fail(f"{reason} (required under make test / CI)")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def economy(tmp_path_factory: pytest.TempPathFactory):
+    """The calibration-sized synthetic economy (200,000 people, 3 years), built once."""
+    from joinedup.synth import SynthConfig, build
+
+    return build(SynthConfig(people=200_000, years=3, seed=42), tmp_path_factory.mktemp("economy"))

@@ -1,0 +1,221 @@
+"""Admitted patient care: emergency, elective, day case and maternity spells.
+
+Emergency admissions are drawn per person at a rate calibrated to England's rates by
+age band (after allowing for the admissions of the last months of life and for
+readmissions, which are drawn separately), so that the three add up to the published
+rates. People who die in hospital have a final spell ending on the day they die. A
+person's spells never overlap and nothing happens after death or deregistration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from joinedup.synth.config import SynthConfig
+from joinedup.synth.population import NO_END, People
+from joinedup.synth.rates import (
+    age_banded_events,
+    band_means,
+    band_of,
+    last_year_exposure,
+    risk_index,
+)
+from joinedup.synth.timeline import PLANNED, UNPLANNED, Season, poisson_events
+
+# Emergency admissions per person-year by age band (0-4 ... 85+), HES 2023-24.
+EMERGENCY_BY_BAND = np.array([110, 35, 60, 85, 165, 300, 540]) / 1000
+# Allowance for admissions later dropped because they would overlap another spell of the
+# same person (frequent in older people with long stays), measured on built economies.
+OVERLAP_ALLOWANCE = np.array([1.0, 1.0, 1.0, 1.02, 1.06, 1.10, 1.18])
+ELECTIVE_BY_BAND = np.array([40, 35, 70, 170, 310, 390, 280]) / 1000
+ELECTIVE_RATE = 0.150
+EOL_EXTRA_ADMISSIONS = 0.9  # mean emergency admissions in the last six months of life
+
+KIND_EMERGENCY, KIND_READMISSION, KIND_END_OF_LIFE, KIND_FINAL = 0, 1, 2, 3
+KIND_ELECTIVE, KIND_DAYCASE, KIND_MATERNITY = 4, 5, 6
+EMERGENCY_KINDS = (KIND_EMERGENCY, KIND_READMISSION, KIND_END_OF_LIFE, KIND_FINAL)
+
+
+@dataclass
+class Spells:
+    """Spells as parallel arrays (person index, admission and discharge day, kind)."""
+
+    who: np.ndarray
+    admitted: np.ndarray
+    discharged: np.ndarray
+    kind: np.ndarray
+
+    @classmethod
+    def of(cls, who, admitted, discharged, kind: int) -> Spells:
+        """Spells of one kind."""
+        return cls(np.asarray(who, np.int64), np.asarray(admitted, np.int64),
+                   np.asarray(discharged, np.int64), np.full(len(who), kind, np.int8))  # fmt: skip
+
+    @classmethod
+    def concat(cls, parts: list[Spells]) -> Spells:
+        """All the parts together."""
+        return cls(*(np.concatenate([getattr(p, f) for p in parts])
+                     for f in ("who", "admitted", "discharged", "kind")))  # fmt: skip
+
+    def select(self, rows: np.ndarray) -> Spells:
+        """The spells at ``rows`` (a mask or indices)."""
+        return Spells(self.who[rows], self.admitted[rows], self.discharged[rows], self.kind[rows])
+
+    def __len__(self) -> int:
+        return len(self.who)
+
+
+def emergency_los(rng: np.random.Generator, age: np.ndarray) -> np.ndarray:
+    """Length of stay of emergency spells: a third same-day, long tails for older people."""
+    zero = rng.random(len(age)) < np.select([age < 18, age < 65, age < 85], [0.55, 0.40, 0.27],
+                                            0.20)  # fmt: skip
+    mean = np.select([age < 18, age < 65, age < 85], [3.0, 7.0, 12.5], 15.0)
+    stay = 1 + np.floor(rng.lognormal(np.log(mean - 0.5) - 0.45, 0.95))
+    return np.where(zero, 0, np.minimum(stay, 365)).astype(np.int64)
+
+
+def readmission_probability(age: np.ndarray, frailty: np.ndarray) -> np.ndarray:
+    """Chance that an emergency spell is followed by a related emergency readmission."""
+    return np.clip(0.10 * frailty**0.5 * np.where(age >= 75, 1.4, 1.0), 0, 0.5)
+
+
+def final_spells(
+    config: SynthConfig, people: People, died_in_hospital: np.ndarray, window_start: int
+) -> Spells:
+    """The last spell of each person who dies in hospital: it ends on the day of death."""
+    rng = config.rng("final-spells")
+    who = np.flatnonzero(died_in_hospital)
+    start = np.maximum(people.registered_from[who], window_start)
+    stay = 1 + np.floor(rng.lognormal(np.log(8) - 0.4, 0.9, len(who))).astype(np.int64)
+    stay = np.where(rng.random(len(who)) < 0.12, 0, stay)
+    admitted = np.maximum(people.death[who] - stay, start)
+    return Spells.of(who, admitted, people.death[who], KIND_FINAL)
+
+
+def emergency_spells(
+    config: SynthConfig,
+    people: People,
+    condition_count: np.ndarray,
+    practice_effect: np.ndarray,
+    window: tuple[int, int],
+    spell_end: np.ndarray,
+    final: Spells,
+) -> Spells:
+    """Emergency admissions (first admissions, readmissions, last months of life)."""
+    rng = config.rng("emergency")
+    start, end = window
+    a, b = people.exposure(start, end)
+    age = people.age_at(a)
+    band = band_of(age)
+    frailty = people.frailty
+
+    # Admissions in the last six months of life, drawn for those who die in the window.
+    dying = np.flatnonzero(people.death <= end)
+    n_eol = rng.poisson(EOL_EXTRA_ADMISSIONS, len(dying))
+    eol_who = np.repeat(dying, n_eol)
+    lo = np.maximum(people.death[eol_who] - 180, a[eol_who])
+    eol_day = lo + np.floor(rng.random(len(eol_who)) * np.maximum(spell_end[eol_who] - lo, 0))
+    keep = eol_day < spell_end[eol_who]
+    eol_who, eol_day = eol_who[keep], eol_day[keep].astype(np.int64)
+
+    # What is left of each band's published rate for everyone's ordinary admissions,
+    # calibrated on the latest year (the year the reference figures describe).
+    weight = last_year_exposure(a, b, end)
+    recent_eol = np.concatenate(
+        [eol_who[eol_day > end - 365], final.who[final.admitted > end - 365]]
+    )
+    recent_day = np.concatenate(
+        [eol_day[eol_day > end - 365], final.admitted[final.admitted > end - 365]]
+    )
+    eol_count = np.bincount(band_of(people.age_on(recent_eol, recent_day)), minlength=7)
+    band_years = np.bincount(band, weights=weight, minlength=7)
+    remaining = np.maximum(EMERGENCY_BY_BAND - eol_count / np.maximum(band_years, 1e-9),
+                           0.4 * EMERGENCY_BY_BAND)  # fmt: skip
+    index = risk_index(people, condition_count, 1.0, 0.25, 0.05) * practice_effect
+    p_readmit = readmission_probability(age, frailty)
+    season = Season(start, end, UNPLANNED)
+    band_rate = remaining * OVERLAP_ALLOWANCE / band_means(index, band, weight)
+    who, days = age_banded_events(rng, season, people, a, spell_end, band_rate,
+                                  index / (1 + p_readmit))  # fmt: skip
+    base = Spells.of(who, days, days + emergency_los(rng, age[who]), KIND_EMERGENCY)
+
+    readmit = rng.random(len(base)) < p_readmit[base.who]
+    r_who = base.who[readmit]
+    r_day = base.discharged[readmit] + 1 + np.minimum(np.floor(rng.exponential(9, len(r_who))), 29)
+    ok = r_day < spell_end[r_who]
+    r_who, r_day = r_who[ok], r_day[ok].astype(np.int64)
+    readmissions = Spells.of(r_who, r_day, r_day + emergency_los(rng, age[r_who]),
+                             KIND_READMISSION)  # fmt: skip
+    eol = Spells.of(eol_who, eol_day, eol_day + emergency_los(rng, age[eol_who]),
+                    KIND_END_OF_LIFE)  # fmt: skip
+    return Spells.concat([base, readmissions, eol])
+
+
+def planned_spells(
+    config: SynthConfig,
+    people: People,
+    condition_count: np.ndarray,
+    window: tuple[int, int],
+    spell_end: np.ndarray,
+) -> tuple[Spells, np.ndarray]:
+    """Elective and day case spells, and maternity spells; returns the procedure pick."""
+    rng = config.rng("planned")
+    start, end = window
+    a, b = people.exposure(start, end)
+    age = people.age_at(a)
+    index = risk_index(people, condition_count, 0.3, 0.15, 0.0)
+    weight = last_year_exposure(a, b, end)
+    scale = ELECTIVE_RATE * weight.sum() / (ELECTIVE_BY_BAND[band_of(age)] * index * weight).sum()
+    who, days = age_banded_events(rng, Season(start, end, PLANNED), people, a, spell_end,
+                                  ELECTIVE_BY_BAND * scale, index)  # fmt: skip
+    from joinedup.synth.diagnoses import ELECTIVE, ELECTIVE_CHILD
+
+    adult = ELECTIVE
+    pick_adult = rng.choice(len(adult), len(who), p=_weights(adult, 4))
+    pick_child = rng.choice(len(ELECTIVE_CHILD), len(who), p=_weights(ELECTIVE_CHILD, 4))
+    child = age[who] < 16
+    pick = np.where(child, -1 - pick_child, pick_adult)  # negative: the children's list
+    daycase_share = np.where(child, np.array([e[3] for e in ELECTIVE_CHILD])[pick_child],
+                             np.array([e[3] for e in adult])[pick_adult])  # fmt: skip
+    daycase = rng.random(len(who)) < daycase_share
+    stay = np.where(rng.random(len(who)) < 0.15, 0, 1 + rng.geometric(0.35, len(who)))
+    discharged = days + np.where(daycase, 0, stay)
+    planned = Spells(who.astype(np.int64), days.astype(np.int64), discharged.astype(np.int64),
+                     np.where(daycase, KIND_DAYCASE, KIND_ELECTIVE).astype(np.int8))  # fmt: skip
+
+    # Maternity: women of child-bearing age.
+    women = (~people.male) & (age >= 16) & (age < 45)
+    m_rate = np.where(women, 0.055 * np.exp(-(((age - 31) / 7.0) ** 2)) * 1.6, 0.0)
+    m_who, m_day = poisson_events(rng, Season(start, end, {}), m_rate, a, spell_end)
+    m_stay = np.where(rng.random(len(m_who)) < 0.25, 0, rng.integers(1, 4, len(m_who)))
+    maternity = Spells.of(m_who, m_day, m_day + m_stay, KIND_MATERNITY)
+    spells = Spells.concat([planned, maternity])
+    return spells, np.concatenate([pick, np.zeros(len(maternity), int)])
+
+
+def _weights(pool: tuple, position: int) -> np.ndarray:
+    w = np.array([row[position] for row in pool], float)
+    return w / w.sum()
+
+
+def tidy(spells: Spells, spell_end: np.ndarray) -> np.ndarray:
+    """Rows to keep so that a person's spells never overlap; clips stays to the window.
+
+    Spells are ordered by person and admission; a spell admitted before the previous
+    spell's discharge is dropped. Discharges never pass the last day the person is
+    alive and registered (final spells end on the day of death by construction).
+    """
+    last_day = np.where(spell_end == NO_END, NO_END, spell_end - 1)
+    not_final = spells.kind != KIND_FINAL
+    spells.discharged[not_final] = np.minimum(
+        spells.discharged[not_final], np.maximum(last_day[spells.who[not_final]],
+                                                 spells.admitted[not_final])
+    )  # fmt: skip
+    order = np.lexsort((spells.kind == KIND_FINAL, spells.admitted, spells.who))
+    frame = pd.DataFrame({"who": spells.who[order], "dis": spells.discharged[order]})
+    previous = frame.groupby("who")["dis"].cummax().groupby(frame["who"]).shift()
+    overlaps = spells.admitted[order] < previous.to_numpy(dtype=float, na_value=-np.inf)
+    return order[~overlaps]

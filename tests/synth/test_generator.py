@@ -1,0 +1,133 @@
+"""Invariants of the generator, for any size, span and seed; determinism; the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from joinedup.cli import app
+from joinedup.schema import TABLES
+from joinedup.schema.conformance import table_problems
+from joinedup.synth import SynthConfig, build, generate
+
+
+def _frames(config: SynthConfig) -> dict[str, pd.DataFrame]:
+    tables, _, _ = generate(config)
+    for name, definition in TABLES.items():
+        assert not table_problems(definition, tables[name]), table_problems(
+            definition, tables[name]
+        )
+    return {name: t.to_pandas() for name, t in tables.items()}
+
+
+@pytest.mark.unit
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    people=st.integers(min_value=300, max_value=3_000),
+    years=st.integers(min_value=1, max_value=4),
+    seed=st.integers(min_value=0, max_value=2**31),
+    effect=st.sampled_from([0.5, 0.8, 1.0, 1.3]),
+)
+def test_generator_invariants(people, years, seed, effect):
+    config = SynthConfig(people=people, years=years, seed=seed, programme_effect=effect)
+    f = _frames(config)
+    person = f["person"].set_index("person_id")
+    death = pd.to_datetime(person["date_of_death"])
+    left = pd.to_datetime(person["registered_to"])
+
+    # Every person is registered with a practice that belongs to a footprint.
+    practice = f["practice"].set_index("practice_code")
+    assert person["practice_code"].isin(practice.index).all()
+    assert practice["footprint_code"].isin(f["footprint"]["footprint_code"]).all()
+    assert person["lsoa_code"].isin(f["lsoa"]["lsoa_code"]).all()
+
+    spells = f["apc_spell"]
+    adm, dis = pd.to_datetime(spells["admitted_on"]), pd.to_datetime(spells["discharged_on"])
+    assert (dis >= adm).all(), "discharge before admission"
+    # A person's spells never overlap.
+    s = spells.assign(adm=adm, dis=dis).sort_values(["person_id", "adm"])
+    prev = s.groupby("person_id")["dis"].shift()
+    assert not (s["adm"] < prev).any(), "overlapping spells"
+    # Only people who die in hospital have a spell ending in death, on the day they die.
+    died = s[s["discharge_destination"] == "79"]
+    assert (died["dis"].to_numpy() == death.loc[died["person_id"]].to_numpy()).all()
+    in_hospital = person["place_of_death"] == "hospital"
+    assert set(died["person_id"]) == set(person.index[in_hospital & death.notna()])
+
+    ae = f["ae_attendance"]
+    assert (ae["departed_at"] >= ae["arrived_at"]).all()
+    events = {
+        "apc_spell": dis,
+        "ae_attendance": pd.to_datetime(ae["arrived_at"].dt.date),
+        "op_appointment": pd.to_datetime(f["op_appointment"]["date"]),
+        "gp_appointment": pd.to_datetime(f["gp_appointment"]["date"]),
+        "community_contact": pd.to_datetime(f["community_contact"]["date"]),
+        "condition": pd.to_datetime(f["condition"]["recorded_on"]),
+        "social_care_service": pd.to_datetime(f["social_care_service"]["started_on"]),
+        "programme_enrolment": pd.to_datetime(f["programme_enrolment"]["enrolled_on"]),
+    }
+    for name, when in events.items():
+        who = f[name]["person_id"]
+        assert who.isin(person.index).all(), f"{name}: unknown person"
+        d = death.loc[who].to_numpy()
+        after_death = (when.to_numpy() > d) & ~pd.isna(d)
+        assert not after_death.any(), f"{name}: {after_death.sum()} events after death"
+        if name not in ("condition", "social_care_service"):
+            gone = left.loc[who].to_numpy()
+            after_leaving = (when.to_numpy() >= gone) & ~pd.isna(gone)
+            assert not after_leaving.any(), f"{name}: events after leaving the list"
+    sc = f["social_care_service"].dropna(subset=["ended_on"])
+    assert (pd.to_datetime(sc["ended_on"]) >= pd.to_datetime(sc["started_on"])).all()
+    # Every spell's diagnoses start at position 1 with the primary diagnosis.
+    first = f["apc_diagnosis"].query("position == 1").set_index("spell_id")["icd10"]
+    assert (first.loc[spells["spell_id"]].to_numpy() == spells["primary_diagnosis"]).all()
+
+
+def _digest(folder) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((folder / "parquet").glob("*.parquet"))}  # fmt: skip
+
+
+@pytest.mark.integration
+def test_same_seed_same_files_other_seed_other_files(tmp_path):
+    a = build(SynthConfig(people=2_000, years=2, seed=7), tmp_path / "a")
+    b = build(SynthConfig(people=2_000, years=2, seed=7), tmp_path / "b")
+    c = build(SynthConfig(people=2_000, years=2, seed=8), tmp_path / "c")
+    assert _digest(a.out) == _digest(b.out)
+    assert a.truth_path.read_text() == b.truth_path.read_text()
+    assert _digest(a.out)["person.parquet"] != _digest(c.out)["person.parquet"]
+
+
+@pytest.mark.unit
+def test_programme_effect_changes_admissions_of_the_enrolled_only():
+    base, _, _ = generate(SynthConfig(people=20_000, years=3, seed=3, programme_effect=1.0))
+    half, _, _ = generate(SynthConfig(people=20_000, years=3, seed=3, programme_effect=0.5))
+    counts = [t["apc_spell"].num_rows for t in (base, half)]
+    assert counts[1] < counts[0]
+    # The same people are enrolled, and nobody else's admissions changed.
+    assert base["programme_enrolment"].equals(half["programme_enrolment"])
+    enrolled = set(base["programme_enrolment"]["person_id"].to_pylist())
+
+    def others(t):
+        s = t["apc_spell"].to_pandas()
+        return np.sort(s[~s["person_id"].isin(enrolled)]["admitted_on"].astype(str).to_numpy())
+
+    assert np.array_equal(others(base), others(half))
+
+
+@pytest.mark.integration
+def test_synth_command_writes_warehouse_truth_and_prints_the_comparison(tmp_path):
+    result = CliRunner().invoke(
+        app, ["synth", "--people", "1500", "--years", "1", "--seed", "5", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "warehouse.duckdb").exists()
+    assert (tmp_path / "truth.json").exists()
+    assert "England" in result.output
+    assert len(list((tmp_path / "parquet").glob("*.parquet"))) == len(TABLES)
