@@ -1,0 +1,22 @@
+"""`joinedup demo` builds the economy once and prints the population summary."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from joinedup.cli import app
+
+pytestmark = pytest.mark.integration
+
+
+def test_demo_builds_once_then_reuses(tmp_path):
+    runner = CliRunner()
+    args = ["demo", "--out", str(tmp_path), "--people", "2000"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "Population" in first.output and "beside England" in first.output
+    assert (tmp_path / "warehouse.duckdb").exists()
+    second = runner.invoke(app, args)
+    assert second.exit_code == 0, second.output
+    assert "using the demo economy" in second.output
