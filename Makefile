@@ -4,12 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint format bench docs system-packages clean
+.PHONY: demo test lint format bench docs system-packages oracles clean
 
 demo: $(STAMP)
 	$(BIN)/joinedup demo
 
-test: $(STAMP) system-packages
+test: $(STAMP) system-packages oracles
 	JOINEDUP_REQUIRE_ALL=1 $(BIN)/pytest
 
 lint: $(STAMP)
@@ -33,6 +33,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	rm -f $(VENV)/.installed-*
 	touch $@
+
+# Independent implementations the tests compare against (comorbidipy on Python 3.13).
+oracles:
+	bash scripts/setup-oracles.sh
 
 # Debian packages the tests need (PostgreSQL server, Chromium), installed only if missing.
 system-packages:

@@ -1,0 +1,1 @@
+"""Risk: comorbidity and frailty scores from coded diagnoses (and, later, risk models)."""
