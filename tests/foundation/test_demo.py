@@ -20,3 +20,5 @@ def test_demo_builds_once_then_reuses(tmp_path):
     second = runner.invoke(app, args)
     assert second.exit_code == 0, second.output
     assert "using the demo economy" in second.output
+    assert (tmp_path / "programme.sqlite").exists()
+    assert "using the work programme" in second.output

@@ -9,6 +9,23 @@ import typer
 from joinedup.cli.common import console
 
 
+def _programme(out: Path) -> None:
+    """Load the example work programme into the demo's programme store, once."""
+    from sqlalchemy import select
+
+    from joinedup.programme import open_store
+    from joinedup.programme.demo import load_demo
+    from joinedup.programme.models import Partnership
+
+    store = open_store(f"sqlite:///{out / 'programme.sqlite'}")
+    with store.session("demo") as s:
+        if s.scalars(select(Partnership)).first() is None:
+            load_demo(s)
+            console.print(f"loaded the example work programme into {out / 'programme.sqlite'}")
+        else:
+            console.print(f"using the work programme in {out / 'programme.sqlite'}")
+
+
 def demo(
     out: Path = typer.Option(
         Path("joinedup-data"), "--out", "-o", help="Folder of the demo economy."
@@ -18,7 +35,7 @@ def demo(
     ),
     rebuild: bool = typer.Option(False, "--rebuild", help="Build again even if present."),
 ) -> None:
-    """Build the 250,000-person demo economy (once) and print the population summary."""
+    """Build the 250,000-person demo economy (once) and show the population and programme."""
     from joinedup.synth import SynthConfig, build
     from joinedup.synth.summary import population_summary
 
@@ -30,6 +47,8 @@ def demo(
         console.print(f"using the demo economy in {out} (--rebuild to build it again)")
     console.rule("Population summary")
     console.print(population_summary(warehouse))
+    console.rule("Work programme")
+    _programme(out)
 
 
 def register(app: typer.Typer) -> None:

@@ -15,7 +15,7 @@ from joinedup.synth.rates import (
     risk_index,
     scaled_band_rates,
 )
-from joinedup.synth.timeline import FLAT, PLANNED, Season, choose, dates, ids
+from joinedup.synth.timeline import FLAT, PLANNED, Season, choose, dates, ids, labels
 
 OP_RATE, OP_FIRST_SHARE = 2.2, 0.32
 OP_BY_BAND = np.array([1.2, 0.9, 1.5, 2.5, 3.8, 4.5, 4.2])
@@ -93,15 +93,15 @@ def gp_appointments(config: SynthConfig, people: People, condition_count: np.nda
     band_rate = scaled_band_rates(GP_BY_BAND, index, age, years, GP_RATE)
     who, days = age_banded_events(rng, Season(*window, FLAT), people, a, b, band_rate, index)
     n = len(who)
-    mode = np.array(GP_MODES)[choose(rng, n, GP_MODE_SHARE)]
-    mode = np.where((age[who] >= 80) & (rng.random(n) < 0.08), "home_visit", mode)
+    mode = choose(rng, n, GP_MODE_SHARE)
+    mode = np.where((age[who] >= 80) & (rng.random(n) < 0.08), GP_MODES.index("home_visit"), mode)
     return pa.table(
         {
             "person_id": person_ids.take(pa.array(who)),
-            "practice_code": np.array(practice_codes)[people.practice[who]],
+            "practice_code": labels(practice_codes, people.practice[who]),
             "date": dates(days),
-            "mode": mode,
-            "staff_role": np.array(GP_ROLES)[choose(rng, n, GP_ROLE_SHARE)],
+            "mode": labels(GP_MODES, mode),
+            "staff_role": labels(GP_ROLES, choose(rng, n, GP_ROLE_SHARE)),
         }
     )
 

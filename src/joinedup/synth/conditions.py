@@ -66,16 +66,19 @@ INCIDENT_SHARE = 0.10  # conditions first recorded during the window
 
 
 def _solve_shift(base: np.ndarray, eligible: np.ndarray, target: float) -> float:
-    """The intercept that makes mean(sigmoid(base + shift)) over eligible people = target."""
+    """The intercept that makes mean(sigmoid(base + shift)) over eligible people = target.
+
+    Newton's method on a monotone function: a handful of passes over the data.
+    """
     x = base[eligible]
-    lo, hi = -20.0, 20.0
-    for _ in range(40):
-        mid = (lo + hi) / 2
-        if np.mean(1 / (1 + np.exp(-(x + mid)))) < target:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
+    shift = float(np.log(target / (1 - target)) - np.median(x))
+    for _ in range(30):
+        p = 1 / (1 + np.exp(-(x + shift)))
+        gap = p.mean() - target
+        if abs(gap) < 1e-7 * target:
+            break
+        shift -= float(np.clip(gap / max((p * (1 - p)).mean(), 1e-12), -5, 5))
+    return shift
 
 
 def build_conditions(config: SynthConfig, people: People) -> np.ndarray:

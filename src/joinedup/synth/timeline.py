@@ -97,3 +97,11 @@ def choose(rng: np.random.Generator, n: int, weights) -> np.ndarray:
     """``n`` indices drawn with the given relative weights."""
     w = np.asarray(weights, float)
     return rng.choice(len(w), n, p=w / w.sum())
+
+
+def labels(values, index: np.ndarray):
+    """``values[index]`` as an Arrow string array, built in C rather than as numpy text."""
+    import pyarrow as pa
+
+    dictionary = pa.array(list(values), pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(index, pa.int32()), dictionary).cast(pa.string())
