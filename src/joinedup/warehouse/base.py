@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -114,15 +115,20 @@ class Warehouse(ABC):
     def load(
         self,
         table_name: str,
-        data: pa.Table,
+        data: pa.Table | Iterable[pa.Table],
         *,
         source: str,
         content_hash: str,
         rows_read: int | None = None,
-        quarantine: pa.Table | None = None,
+        quarantine: pa.Table | Iterable[pa.Table] | None = None,
         replaces: str | None = None,
+        rows_quarantined: int | None = None,
     ) -> Batch:
         """Load ``data`` into ``table_name`` as one batch, all or nothing.
+
+        ``data`` and ``quarantine`` may be iterables of Arrow tables (streamed chunks);
+        ``rows_quarantined`` counts rejected source rows when it differs from the
+        number of quarantine records.
 
         ``data`` must have the canonical columns (``batch_id`` is added here).
         ``quarantine`` holds rejected rows in the quarantine table's columns.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -25,10 +27,33 @@ class DuckDBWarehouse(Warehouse):
             raise FileNotFoundError(f"no warehouse at {path}; build one with `joinedup synth`")
         path.parent.mkdir(parents=True, exist_ok=True)
         con = ibis.duckdb.connect(str(path), read_only=read_only)
+        con.raw_sql("SET enable_progress_bar = false")  # rich shows our own progress
         wh = cls(con, str(path))
         if not read_only:
             wh.create_tables()
         return wh
+
+    _in_transaction: bool = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction around several loads: all commit together or none does.
+
+        Loads inside the block join it instead of opening their own.
+        """
+        if self._in_transaction:
+            yield
+            return
+        self.raw.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
+        try:
+            yield
+            self.raw.execute("COMMIT")
+        except BaseException:
+            self.raw.execute("ROLLBACK")
+            raise
+        finally:
+            self._in_transaction = False
 
     @property
     def raw(self):
@@ -52,64 +77,77 @@ class DuckDBWarehouse(Warehouse):
     def load(
         self,
         table_name: str,
-        data: pa.Table,
+        data: pa.Table | Iterable[pa.Table],
         *,
         source: str,
         content_hash: str,
         rows_read: int | None = None,
-        quarantine: pa.Table | None = None,
+        quarantine: pa.Table | Iterable[pa.Table] | None = None,
         replaces: str | None = None,
+        rows_quarantined: int | None = None,
     ) -> Batch:
-        """Load ``data`` into ``table_name`` as one batch inside one transaction."""
+        """Load ``data`` into ``table_name`` as one batch inside one transaction.
+
+        ``data`` and ``quarantine`` may be one Arrow table or an iterable of them (so a
+        large file streams in chunks). ``rows_quarantined`` counts rejected source rows
+        when a row can have several quarantine records (default: quarantine rows).
+        """
         if table_name not in TABLES:
             raise KeyError(f"unknown table {table_name!r}")
         target = stored_schema(TABLES[table_name])
-        batch_id = self.next_batch_id(content_hash)
-        data = data.select(TABLES[table_name].column_names)
-        data = data.append_column(BATCH_COLUMN, pa.array([batch_id] * data.num_rows, pa.string()))
-        data = data.cast(target)
-        quarantined = 0 if quarantine is None else quarantine.num_rows
-        batch = Batch(
-            batch_id=batch_id,
-            table_name=table_name,
-            source_file=source,
-            content_hash=content_hash,
-            rows_read=rows_read if rows_read is not None else data.num_rows + quarantined,
-            rows_accepted=data.num_rows,
-            rows_quarantined=quarantined,
-            status="loaded",
-            loaded_at=datetime.now().replace(microsecond=0),
-            replaces_batch_id=replaces,
-            code_version=__version__,
-        )
+        columns = TABLES[table_name].column_names
+        chunks = [data] if isinstance(data, pa.Table) else data
+        if quarantine is None:
+            q_chunks: Iterable[pa.Table] = []
+        else:
+            q_chunks = [quarantine] if isinstance(quarantine, pa.Table) else quarantine
+        q_table = SYSTEM_TABLES["quarantine"]
         raw = self.raw
-        raw.execute("BEGIN TRANSACTION")
-        try:
+        with self.transaction():
+            batch_id = self.next_batch_id(content_hash)
             if replaces is not None:
                 raw.execute(f'DELETE FROM "{table_name}" WHERE batch_id = ?', [replaces])
                 raw.execute(
                     "UPDATE load_batch SET status = 'replaced' WHERE batch_id = ?", [replaces]
                 )
-            raw.register("_incoming", data)
-            raw.execute(f'INSERT INTO "{table_name}" SELECT * FROM _incoming')
-            raw.unregister("_incoming")
-            if quarantine is not None and quarantine.num_rows:
-                q = quarantine.select(SYSTEM_TABLES["quarantine"].column_names).cast(
-                    stored_schema(SYSTEM_TABLES["quarantine"])
-                )
+            accepted = 0
+            for chunk in chunks:
+                chunk = chunk.select(columns)
+                ids = pa.array([batch_id] * chunk.num_rows, pa.string())
+                chunk = chunk.append_column(BATCH_COLUMN, ids).cast(target)
+                raw.register("_incoming", chunk)
+                raw.execute(f'INSERT INTO "{table_name}" SELECT * FROM _incoming')
+                raw.unregister("_incoming")
+                accepted += chunk.num_rows
+            q_rows = 0
+            for q in q_chunks:
+                if not q.num_rows:
+                    continue
+                q = q.select(q_table.column_names).cast(stored_schema(q_table))
                 raw.register("_quarantine", q)
                 raw.execute("INSERT INTO quarantine SELECT * FROM _quarantine")
                 raw.unregister("_quarantine")
+                q_rows += q.num_rows
+            quarantined = rows_quarantined if rows_quarantined is not None else q_rows
+            batch = Batch(
+                batch_id=batch_id,
+                table_name=table_name,
+                source_file=source,
+                content_hash=content_hash,
+                rows_read=rows_read if rows_read is not None else accepted + quarantined,
+                rows_accepted=accepted,
+                rows_quarantined=quarantined,
+                status="loaded",
+                loaded_at=datetime.now().replace(microsecond=0),
+                replaces_batch_id=replaces,
+                code_version=__version__,
+            )
             record = pa.Table.from_pylist(
                 [batch.__dict__], schema=stored_schema(SYSTEM_TABLES["load_batch"])
             )
             raw.register("_batch", record)
             raw.execute("INSERT INTO load_batch SELECT * FROM _batch")
             raw.unregister("_batch")
-            raw.execute("COMMIT")
-        except BaseException:
-            raw.execute("ROLLBACK")
-            raise
         return batch
 
     def close(self) -> None:

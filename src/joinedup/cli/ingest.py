@@ -1,0 +1,150 @@
+"""`joinedup ingest`: load partner extracts; `joinedup quarantine` and `joinedup mappings`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
+
+
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="Extract files, or folders of them."),
+    table: str = typer.Option(
+        None, "--table", "-t", help="Canonical table to load (optional if the mapping names it)."
+    ),
+    mapping: str = typer.Option(
+        None, "--mapping", "-m", help="Mapping YAML file, or a shipped mapping name (hes_apc)."
+    ),
+    fmt: str = typer.Option(
+        None, "--format", "-f", help="csv, parquet or fhir (default: from the file name)."
+    ),
+    warehouse: Path = WarehouseOption,
+    key_file: Path = typer.Option(
+        None,
+        "--key-file",
+        envvar="JOINEDUP_KEY_FILE",
+        help="Pseudonymisation key (created, mode 0600, if absent).",
+    ),
+    reid_store: Path = typer.Option(
+        None,
+        "--reid-store",
+        help="Restricted re-identification store (default: beside the key file).",
+    ),
+    replaces: str = typer.Option(
+        None, "--replaces", help="Batch id this corrected file replaces (history is kept)."
+    ),
+) -> None:
+    """Validate, pseudonymise and load extracts; bad rows go to quarantine with a reason."""
+    from joinedup.ingest import IngestError
+    from joinedup.ingest import ingest as run
+
+    if fmt is not None and fmt not in ("csv", "parquet", "fhir"):
+        raise fail(f"--format {fmt!r}: expected csv, parquet or fhir")
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    tasks: dict[str, int] = {}
+
+    def on_rows(path: str, n: int) -> None:
+        if path not in tasks:
+            tasks[path] = progress.add_task(f"reading {path}", total=None)
+        progress.advance(tasks[path], n)
+
+    try:
+        with progress:
+            reports = run(
+                paths,
+                table=table,
+                mapping=mapping,
+                fmt=fmt,
+                warehouse=warehouse_path(warehouse),
+                key_file=key_file,
+                reid_store=reid_store,
+                replaces=replaces,
+                on_rows=on_rows,
+            )
+    except IngestError as exc:
+        raise fail(str(exc)) from None
+    _summary(reports)
+
+
+def _summary(reports) -> None:
+    out = RichTable("file", "table", "status", "read", "accepted", "quarantined", "batch")
+    for r in reports:
+        out.add_row(
+            r.path,
+            r.table,
+            r.status,
+            f"{r.rows_read:,}",
+            f"{r.rows_accepted:,}",
+            f"{r.rows_quarantined:,}",
+            ", ".join(b.batch_id for b in r.batches),
+        )
+    console.print(out)
+    for r in reports:
+        if r.status == "unchanged":
+            console.print(f"{r.path}: {r.message}", soft_wrap=True)
+            continue
+        console.print(f"{r.path}: {r.message}", soft_wrap=True)
+        for b in r.batches[1:]:
+            console.print(f"  also loaded {b.rows_accepted:,} rows into {b.table_name}")
+        for reason, n in r.top_reasons():
+            console.print(f"  {n:,} x {reason}", soft_wrap=True)
+
+
+def quarantine(
+    batch: str = typer.Option(None, "--batch", "-b", help="Only this batch."),
+    limit: int = typer.Option(50, "--limit", "-n", help="Rows to show."),
+    warehouse: Path = WarehouseOption,
+) -> None:
+    """Show quarantined rows: batch, file, row, field, value and the reason."""
+    from joinedup.warehouse import open_warehouse
+
+    try:
+        wh = open_warehouse(warehouse_path(warehouse), read_only=True)
+    except FileNotFoundError as exc:
+        raise fail(str(exc)) from None
+    with wh:
+        t = wh.table("quarantine")
+        if batch:
+            t = t.filter(t.batch_id == batch)
+        total = int(t.count().execute())
+        df = t.order_by(["batch_id", "source_row"]).limit(limit).to_pandas()
+    out = RichTable("batch", "file", "row", "field", "value", "reason")
+    for r in df.itertuples():
+        out.add_row(
+            r.batch_id, r.source_file, str(r.source_row), _text(r.field), _text(r.value), r.reason
+        )
+    console.print(out)
+    console.print(f"{min(limit, total):,} of {total:,} quarantine records shown")
+
+
+def _text(value: object) -> str:
+    return "" if value is None or value != value else str(value)  # NaN != NaN
+
+
+def mappings() -> None:
+    """List the shipped column mappings (use the name with --mapping)."""
+    from joinedup.ingest.mapping import load_mapping, shipped_mappings
+
+    out = RichTable("name", "table", "also", "description")
+    for name in sorted(shipped_mappings()):
+        m = load_mapping(name)
+        out.add_row(name, m.table.name, ", ".join(t.table.name for t in m.also), m.description)
+    console.print(out)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `ingest`, `quarantine` and `mappings` to the main app."""
+    app.command("ingest")(ingest)
+    app.command("quarantine")(quarantine)
+    app.command("mappings")(mappings)

@@ -1,0 +1,201 @@
+"""Read partner extracts as they really come, in chunks of string columns.
+
+Every reader yields :class:`Chunk` objects: a block of source rows as an Arrow table
+whose columns are all strings (parsing to types happens in validation, so one bad
+value costs one row, never the file), with the source row number of its first row.
+Row numbers count data rows from 1, skipping blank lines, as the quarantine reports.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from joinedup.ingest.errors import IngestError
+
+CHUNK_ROWS = 50_000
+DELIMITERS = (",", "|", "\t", ";")
+SNIFF_BYTES = 1 << 16
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A block of source rows: string columns named as in the file."""
+
+    first_row: int
+    table: pa.Table
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    """What was detected about a CSV file before reading it."""
+
+    encoding: str
+    delimiter: str
+    content_hash: str
+
+
+def inspect_csv(path: Path) -> CsvDialect:
+    """Hash the file and detect its encoding and delimiter, reading it once in blocks.
+
+    UTF-8 (with or without a byte order mark) is tried first; a file that is not valid
+    UTF-8 is read as Windows-1252, the encoding Excel writes on UK Windows machines.
+    """
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
+    head = b""
+    try:
+        with open(path, "rb") as f:
+            while block := f.read(1 << 20):
+                digest.update(block)
+                if len(head) < SNIFF_BYTES:
+                    head += block[: SNIFF_BYTES - len(head)]
+                if utf8:
+                    try:
+                        decoder.decode(block)
+                    except UnicodeDecodeError:
+                        utf8 = False
+        if utf8:
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        utf8 = False
+    except OSError as exc:
+        raise IngestError(path, f"cannot read the file ({exc.strerror or exc})") from None
+    if head.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif utf8:
+        encoding = "utf-8"
+    else:
+        encoding = "cp1252"
+    text = head.decode(encoding, errors="replace")
+    return CsvDialect(encoding, _delimiter(path, text), digest.hexdigest())
+
+
+def _delimiter(path: Path, text: str) -> str:
+    """The delimiter that splits the header line into the most fields."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    if not header:
+        raise IngestError(path, "the file is empty; expected a header row of column names")
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def read_csv(path: Path, dialect: CsvDialect, chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
+    """Stream a CSV file as chunks of string columns.
+
+    Handles quoted fields with embedded newlines, blank lines and trailing separators
+    (an empty last field on the header or on every row). A row whose number of fields
+    differs from the header's is kept with ``None`` for every field and a ``__problem__``
+    note, so validation quarantines it instead of the read failing.
+    """
+    header = read_header(path, dialect)
+    width = len(header)
+    with open(path, encoding=dialect.encoding, newline="", errors="strict") as f:
+        reader = csv.reader(f, delimiter=dialect.delimiter)
+        next(_non_blank(reader))
+        rows: list[list[str] | None] = []
+        problems: list[str | None] = []
+        first = 1
+        row_no = 0
+        for row in reader:
+            if not any(row):  # blank line, or only separators (Excel's empty rows)
+                continue
+            row_no += 1
+            if len(row) == width:
+                rows.append(row)
+                problems.append(None)
+            else:
+                while len(row) > width and row[-1] == "":
+                    row = row[:-1]
+                if len(row) == width:
+                    rows.append(row)
+                    problems.append(None)
+                else:
+                    rows.append(None)
+                    problems.append(f"row has {len(row)} fields; the header has {width}")
+            if len(rows) >= chunk_rows:
+                yield Chunk(first, _to_table(header, rows, problems))
+                first = row_no + 1
+                rows, problems = [], []
+        if rows:
+            yield Chunk(first, _to_table(header, rows, problems))
+
+
+def read_header(path: Path, dialect: CsvDialect) -> list[str]:
+    """The column names of a CSV file, with a trailing empty name removed."""
+    try:
+        with open(path, encoding=dialect.encoding, newline="") as f:
+            header = next(_non_blank(csv.reader(f, delimiter=dialect.delimiter)), None)
+    except (OSError, csv.Error, UnicodeDecodeError) as exc:
+        raise IngestError(path, f"cannot read the header row ({exc})") from None
+    if not header:
+        raise IngestError(path, "the file is empty; expected a header row of column names")
+    header = [h.strip() for h in header]
+    while header and header[-1] == "":
+        header.pop()
+    if "" in header:
+        raise IngestError(path, "a column in the header row has no name")
+    if len(set(header)) != len(header):
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        raise IngestError(path, f"duplicate column names in the header: {', '.join(dupes)}")
+    return header
+
+
+def _non_blank(reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    for row in reader:
+        if any(row):
+            yield row
+
+
+PROBLEM = "__problem__"
+
+
+def _to_table(
+    header: list[str], rows: list[list[str] | None], problems: list[str | None]
+) -> pa.Table:
+    width = len(header)
+    blank = [None] * width
+    columns = zip(*(blank if r is None else r for r in rows), strict=True)
+    arrays = [pa.array(c, pa.string()) for c in columns]
+    return pa.table([*arrays, pa.array(problems, pa.string())], names=[*header, PROBLEM])
+
+
+def parquet_columns(path: Path) -> list[str]:
+    """The column names of a Parquet file."""
+    try:
+        return list(pq.ParquetFile(path).schema_arrow.names)
+    except (OSError, pa.ArrowException) as exc:
+        raise IngestError(path, f"not a readable Parquet file ({exc})") from None
+
+
+def read_parquet(path: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
+    """Stream a Parquet file as chunks of string columns (dates become ISO text)."""
+    first = 1
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+        table = pa.Table.from_batches([batch])
+        cols = [_as_string(table[name]) for name in table.column_names]
+        n = table.num_rows
+        problems = pa.nulls(n, pa.string())
+        yield Chunk(first, pa.table([*cols, problems], names=[*table.column_names, PROBLEM]))
+        first += n
+
+
+def _as_string(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_timestamp(column.type):
+        import pyarrow.compute as pc
+
+        return pc.strftime(column, format="%Y-%m-%dT%H:%M:%S")
+    if pa.types.is_boolean(column.type):
+        import pyarrow.compute as pc
+
+        return pc.if_else(column, "true", "false")
+    return column.cast(pa.string())
