@@ -71,9 +71,11 @@ def test_generator_invariants(people, years, seed, effect):
         "condition": pd.to_datetime(f["condition"]["recorded_on"]),
         "social_care_service": pd.to_datetime(f["social_care_service"]["started_on"]),
         "programme_enrolment": pd.to_datetime(f["programme_enrolment"]["enrolled_on"]),
+        "feedback_response": pd.to_datetime(f["feedback_response"]["responded_on"]),
     }
     for name, when in events.items():
-        who = f[name]["person_id"]
+        known = f[name]["person_id"].notna()  # feedback may be anonymous
+        who, when = f[name]["person_id"][known], when[known]
         assert who.isin(person.index).all(), f"{name}: unknown person"
         d = death.loc[who].to_numpy()
         after_death = (when.to_numpy() > d) & ~pd.isna(d)

@@ -288,3 +288,41 @@ PROGRAMME = {
         "(nurse-led coaching and monitoring by telephone)"
     ),
 }
+
+# What people report: instruments of the feedback_response table.
+FEEDBACK_INSTRUMENT = {
+    "fft": "NHS Friends and Family Test",
+    "local_experience": "Local patient experience survey",
+    "eq5d": "EQ-5D-5L health status index (patient-reported outcome)",
+    "pam": "Patient Activation Measure score (0-100)",
+    "ltc_confidence": "Confidence in managing one's long-term condition",
+}
+# Services feedback is about.
+FEEDBACK_SETTING = {
+    "ae": "A&E / urgent treatment centre",
+    "inpatient": "Hospital stay",
+    "outpatient": "Outpatient appointment",
+    "gp": "General practice",
+    "community": "Community health services",
+    "telephone_care": "Telephone care management",
+}
+# FFT: "Overall, how was your experience of our service?" (NHS England FFT guidance 2020).
+FFT_ANSWER = {
+    "1": "Very good",
+    "2": "Good",
+    "3": "Neither good nor poor",
+    "4": "Poor",
+    "5": "Very poor",
+    "6": "Don't know",
+}
+FFT_POSITIVE = ("1", "2")
+FFT_NEGATIVE = ("4", "5")
+# "How confident are you that you can manage any issues arising from your condition?"
+# (GP Patient Survey wording).
+LTC_CONFIDENCE_ANSWER = {
+    "1": "Very confident",
+    "2": "Fairly confident",
+    "3": "Not very confident",
+    "4": "Not at all confident",
+}
+FEEDBACK_TIMING = {"pre": "Before treatment", "post": "After treatment"}

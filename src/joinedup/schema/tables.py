@@ -433,6 +433,70 @@ PROGRAMME_ENROLMENT = Table(
     ),
 )
 
+FEEDBACK_RESPONSE = Table(
+    "feedback_response",
+    grain="one answer of one respondent to one survey or outcome measure",
+    description=(
+        "What people report: Friends and Family Test, experience surveys and "
+        "patient-reported outcome and activation measures, linked to the person "
+        "where the instrument allows and anonymous where it does not."
+    ),
+    primary_key=("response_id",),
+    person_level=True,
+    event_date_columns=("responded_on",),
+    columns=(
+        Column("response_id", "string", "Response identifier", nullable=False),
+        Column(
+            "person_id",
+            "string",
+            "Pseudonymised person (null for an anonymous response)",
+            pattern=PERSON_ID,
+        ),
+        Column(
+            "instrument",
+            "string",
+            "Survey or measure",
+            nullable=False,
+            codes=codes.FEEDBACK_INSTRUMENT,
+            code_list="FEEDBACK_INSTRUMENT",
+        ),
+        Column(
+            "setting",
+            "string",
+            "Service the feedback is about",
+            nullable=False,
+            codes=codes.FEEDBACK_SETTING,
+            code_list="FEEDBACK_SETTING",
+        ),
+        Column(
+            "provider_code",
+            "string",
+            "ODS code of the provider or practice",
+            pattern=r"[A-Z0-9]{3,6}",
+        ),
+        Column("responded_on", "date", "Date of the response", nullable=False),
+        Column(
+            "answer_code",
+            "string",
+            "Answer to a closed question (FFT_ANSWER for the FFT, "
+            "LTC_CONFIDENCE_ANSWER for confidence)",
+        ),
+        Column("score", "float64", "Score of an outcome or activation measure"),
+        Column(
+            "timing",
+            "string",
+            "Before or after treatment (outcome measures)",
+            codes=codes.FEEDBACK_TIMING,
+            code_list="FEEDBACK_TIMING",
+        ),
+        Column(
+            "comment",
+            "string",
+            "Free-text comment: kept, never shown where it could identify someone",
+        ),
+    ),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -450,6 +514,7 @@ TABLES: dict[str, Table] = {
         COMMUNITY_CONTACT,
         SOCIAL_CARE_SERVICE,
         PROGRAMME_ENROLMENT,
+        FEEDBACK_RESPONSE,
     )
 }
 

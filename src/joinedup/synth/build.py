@@ -16,7 +16,14 @@ import pyarrow.parquet as pq
 from joinedup import __version__
 from joinedup.ingest.pseudonymise import ReidentificationStore, person_ids, write_key
 from joinedup.schema import TABLES
-from joinedup.synth import admissions, ambulatory, programme, social_care, spell_details
+from joinedup.synth import (
+    admissions,
+    ambulatory,
+    feedback,
+    programme,
+    social_care,
+    spell_details,
+)
 from joinedup.synth.conditions import NAMES, build_conditions, condition_table
 from joinedup.synth.config import SynthConfig
 from joinedup.synth.geography import build_geography
@@ -32,7 +39,7 @@ PLACE_SHARE_OTHERS = (0.45, 0.30, 0.15, 0.06, 0.04)
 
 STEPS = ("places", "people", "conditions and deaths", "social care", "hospital spells",
          "telephone care management", "spell details", "A&E", "outpatients", "GP appointments",
-         "community contacts", "identifiers and tables")  # fmt: skip
+         "community contacts", "identifiers and tables", "feedback")  # fmt: skip
 
 
 @dataclass
@@ -154,6 +161,13 @@ def generate(
         "social_care_service": social_care.social_care_table(config, [packages, reable], ids),
         "programme_enrolment": programme.enrolment_table(enrolment, ids, end),
     }
+    step("feedback")
+    emergency_count = np.bincount(
+        spells.who[np.isin(spells.kind, admissions.EMERGENCY_KINDS)], minlength=n
+    )
+    tables["feedback_response"] = feedback.feedback_table(
+        config, people, ids, tables, emergency_count, enrolment, window
+    )
     truth = {
         "generator": f"joinedup {__version__}",
         "settings": config.as_dict(),
@@ -166,6 +180,12 @@ def generate(
                 "selection": "people aged 40+ with a long-term condition, favouring high "
                 "frailty and recent emergency admissions (regression to the mean)",
             }
+        },
+        "feedback": {
+            "pam_change_6_months": feedback.PAM_CHANGE,
+            "eq5d_gain_hip_knee": feedback.EQ5D_GAIN,
+            "fft": "positive answers less likely after an A&E stay over 4 hours, a stay over "
+            "14 days or 3+ emergency admissions; more likely at 65+",
         },
         "practice_effects": {
             "emergency_admissions_rate_ratio": {
