@@ -166,7 +166,7 @@ def generate(
         spells.who[np.isin(spells.kind, admissions.EMERGENCY_KINDS)], minlength=n
     )
     tables["feedback_response"] = feedback.feedback_table(
-        config, people, ids, tables, emergency_count, enrolment, window
+        config, people, ids, tables, emergency_count, count, enrolment, window, geo.practice_codes
     )
     truth = {
         "generator": f"joinedup {__version__}",

@@ -80,8 +80,10 @@ def feedback_table(
     all_ids: pa.Array,
     tables: dict[str, pa.Table],
     emergency_count: np.ndarray,
+    condition_count: np.ndarray,
     enrolment: dict,
     window: tuple[int, int],
+    practice_codes: list[str],
 ) -> pa.Table:
     """The feedback_response table."""
     rng = config.rng("feedback")
@@ -148,6 +150,22 @@ def feedback_table(
     parts.append(_scores(first, e_who, "pam", "telephone_care", e_day, provider, pam0, "pre"))
     parts.append(_scores(second, e_who, "pam", "telephone_care", e_day + 182, provider, pam1,
                          "post"))  # fmt: skip
+    # Confidence in managing a long-term condition, asked of a sample of people with one
+    # each year (a GP Patient Survey question): lower with more conditions and frailty,
+    # higher once enrolled in telephone care management.
+    asked = np.flatnonzero((condition_count > 0) & (b > a))
+    n_asked = rng.binomial(np.maximum((b[asked] - a[asked]) // 365, 1), 0.05)
+    who = np.repeat(asked, n_asked)
+    day = a[who] + np.floor(rng.random(len(who)) * (b[who] - a[who])).astype(np.int64)
+    enrolled_on = np.full(len(people), np.iinfo(np.int64).max)
+    enrolled_on[e_who] = e_day
+    logit = (1.2 - 0.25 * condition_count[who] - 0.3 * np.log(people.frailty[who])
+             + 0.8 * (day >= enrolled_on[who]) + rng.normal(0, 0.8, len(who)))  # fmt: skip
+    answer = np.select([logit > 1.5, logit > 0, logit > -1.2], [0, 1, 2], 3)
+    parts.append({"who": who, "instrument": "ltc_confidence", "setting": "gp", "day": day,
+                  "provider": labels(practice_codes, people.practice[who]),
+                  "answer": labels("1234", answer), "score": None, "timing": None,
+                  "comment": None, "anonymous": np.zeros(len(who), bool)})  # fmt: skip
     return _table(parts, all_ids)
 
 
