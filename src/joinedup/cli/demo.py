@@ -26,6 +26,21 @@ def _programme(out: Path) -> None:
             console.print(f"using the work programme in {out / 'programme.sqlite'}")
 
 
+def _scenarios(out: Path, warehouse: Path) -> None:
+    """Run the papers' scenarios and draw the partnership plan's charts."""
+    from joinedup.cli.scenarios import show_comparison
+    from joinedup.scenarios import run_scenarios
+
+    results = run_scenarios(
+        ["telephone_care_business_case", "telephone_care_management",
+         "end_of_life_community_beds", "outpatient_followup_reduction", "partnership_plan"],
+        warehouse, runs=1000, seed=42,
+    )  # fmt: skip
+    show_comparison(results)
+    paths = results["partnership_plan"].charts(out / "charts" / "scenarios")
+    console.print(f"scenario charts (SVG and PNG): {paths[0].parent}")
+
+
 def demo(
     out: Path = typer.Option(
         Path("joinedup-data"), "--out", "-o", help="Folder of the demo economy."
@@ -35,7 +50,7 @@ def demo(
     ),
     rebuild: bool = typer.Option(False, "--rebuild", help="Build again even if present."),
 ) -> None:
-    """Build the 250,000-person demo economy (once) and show the population and programme."""
+    """Build the 250,000-person demo economy (once) and show what joinedup does with it."""
     from joinedup.synth import SynthConfig, build
     from joinedup.synth.summary import population_summary
 
@@ -49,6 +64,8 @@ def demo(
     console.print(population_summary(warehouse))
     console.rule("Work programme")
     _programme(out)
+    console.rule("Scenarios: shifting care out of hospital (1,000 runs, seed 42, 2023-24 prices)")
+    _scenarios(out, warehouse)
 
 
 def register(app: typer.Typer) -> None:

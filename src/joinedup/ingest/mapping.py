@@ -4,6 +4,7 @@ A mapping is a YAML file (see ``docs/ingest.md``)::
 
     name: hes_apc
     table: apc_spell                 # the canonical table the rows load into
+    files: ["*apc*"]                 # file names it takes in a folder (fnmatch, any case)
     identifiers: [NEWNHSNO, DOB]     # source columns never kept anywhere
     null_values: ["1800-01-01"]      # partner's "not known" values, read as empty
     columns:
@@ -123,6 +124,7 @@ class Mapping:
     also: tuple[TargetSpec, ...] = ()
     identifiers: tuple[str, ...] = ()
     null_values: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()  # file name patterns this mapping takes in a folder
 
     @property
     def table(self) -> Table:
@@ -215,6 +217,7 @@ def _from_dict(doc: dict, where: str) -> Mapping:
         also=tuple(_target(t, f"{where}.also") for t in doc.get("also", [])),
         identifiers=tuple(str(x) for x in doc.get("identifiers", [])),
         null_values=tuple(str(x) for x in doc.get("null_values", [])),
+        files=tuple(str(x) for x in doc.get("files", [])),
     )
 
 

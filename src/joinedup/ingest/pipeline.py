@@ -25,7 +25,7 @@ from joinedup.ingest.mapping import NHS_NUMBER, Mapping, apply, identity_mapping
 from joinedup.ingest.mapping import resolve_headers as _resolve
 from joinedup.ingest.pseudonymise import ReidentificationStore, default_key_file, load_or_create_key
 from joinedup.ingest.validate import Context, validate
-from joinedup.schema import SYSTEM_TABLES, TABLES, Table
+from joinedup.schema import SYSTEM_TABLES, TABLES
 from joinedup.warehouse import Batch, Warehouse, open_warehouse
 from joinedup.warehouse.base import stored_schema
 
@@ -53,6 +53,7 @@ class FileReport:
     batches: list[Batch] = field(default_factory=list)
     reasons: Counter = field(default_factory=Counter)
     message: str = ""
+    reader: str = ""  # fast | exact (CSV), parquet, fhir
 
     def top_reasons(self, n: int = 3) -> list[tuple[str, int]]:
         """The ``n`` commonest quarantine reasons with their counts."""
@@ -117,10 +118,11 @@ def _prepare(path: Path, mapping: Mapping, fmt: str) -> _Prepared:
     return _Prepared(path, fmt, mapping, content_hash, dialect, headers, columns)
 
 
-def _chunks(prep: _Prepared, chunk_rows: int) -> Iterator[readers.Chunk]:
+def _chunks(prep: _Prepared, chunk_rows: int, fast: bool = True) -> Iterator[readers.Chunk]:
     if prep.fmt == "csv":
+        read = readers.read_csv_fast if fast else readers.read_csv
         try:
-            yield from readers.read_csv(prep.path, prep.dialect, chunk_rows)
+            yield from read(prep.path, prep.dialect, chunk_rows)
         except (UnicodeDecodeError, OSError) as exc:
             raise IngestError(prep.path, f"cannot read the file ({exc})") from None
     else:
@@ -139,14 +141,21 @@ def ingest(
     replaces: str | None = None,
     chunk_rows: int = readers.CHUNK_ROWS,
     on_rows: Callable[[str, int], None] | None = None,
+    fast_csv: bool = True,
 ) -> list[FileReport]:
     """Load partner extracts into the warehouse; the Python API of `joinedup ingest`.
 
     ``table`` is the canonical table (optional when the mapping names it). Every file
     is checked (readable, columns present) before anything is written; a whole-file
     problem raises :class:`IngestError` and writes nothing. Returns one report per file.
+    ``fast_csv=False`` reads CSV with the exact (slower) reader only; results are equal.
     """
-    files = expand_paths([Path(p) for p in paths])
+    given = [Path(p) for p in paths]
+    if table is None and mapping is None and any(p.is_dir() for p in given):
+        return _ingest_planned(
+            given, fmt, warehouse, key_file, reid_store, chunk_rows, on_rows, fast_csv
+        )
+    files = expand_paths(given)
     if not files:
         raise IngestError(None, "no files to ingest")
     if fmt == "fhir" or (fmt is None and all(detect_format(f) == "fhir" for f in files)):
@@ -165,10 +174,46 @@ def ingest(
         raise IngestError(None, "--replaces takes one file (the corrected version of a batch)")
     the_mapping = _mapping(table, mapping)
     prepared = [_prepare(f, the_mapping, fmt or detect_format(f)) for f in files]
-    return run_prepared(prepared, warehouse, key_file, reid_store, replaces, chunk_rows, on_rows)
+    return run_prepared(
+        prepared, warehouse, key_file, reid_store, replaces, chunk_rows, on_rows, fast_csv
+    )
 
 
-def run_prepared(prepared, warehouse, key_file, reid_store, replaces, chunk_rows, on_rows):
+def _ingest_planned(paths, fmt, warehouse, key_file, reid_store, chunk_rows, on_rows, fast_csv):
+    """Folders of partner extracts: each file loads with the mapping its name or the
+    folder's manifest gives (see :mod:`joinedup.ingest.folder`)."""
+    from joinedup.ingest.fhir import ingest_fhir
+    from joinedup.ingest.folder import plan
+
+    planned = plan(paths)
+    fhir = [p.path for p in planned if p.mapping is None]
+    # every tabular file is checked before anything is loaded
+    prepared = [
+        _prepare(p.path, p.mapping, fmt or detect_format(p.path))
+        for p in planned
+        if p.mapping is not None
+    ]
+    own = warehouse is None or not isinstance(warehouse, Warehouse)
+    wh = open_warehouse(warehouse) if own else warehouse
+    try:
+        reports = []
+        if fhir:
+            reports += ingest_fhir(
+                fhir, table=None, warehouse=wh, key_file=key_file, reid_store=reid_store,
+                chunk_rows=chunk_rows, on_rows=on_rows,
+            )  # fmt: skip
+        reports += run_prepared(
+            prepared, wh, key_file, reid_store, None, chunk_rows, on_rows, fast_csv
+        )
+        return reports
+    finally:
+        if own:
+            wh.close()
+
+
+def run_prepared(
+    prepared, warehouse, key_file, reid_store, replaces, chunk_rows, on_rows, fast_csv=True
+):
     """Load files that passed their whole-file checks, one batch (set) per file."""
     key_path = Path(key_file) if key_file else default_key_file()
     key = load_or_create_key(key_path)
@@ -178,7 +223,10 @@ def run_prepared(prepared, warehouse, key_file, reid_store, replaces, chunk_rows
     own = not isinstance(warehouse, Warehouse)
     wh = open_warehouse(warehouse) if own else warehouse
     try:
-        return [_ingest_one(p, wh, key, store, replaces, chunk_rows, on_rows) for p in prepared]
+        return [
+            _ingest_one(p, wh, key, store, replaces, chunk_rows, on_rows, fast_csv)
+            for p in prepared
+        ]
     finally:
         if own:
             wh.close()
@@ -210,7 +258,7 @@ def _deaths(wh: Warehouse) -> dict:
     return dict(rows)
 
 
-def _ingest_one(prep, wh, key, store, replaces, chunk_rows, on_rows) -> FileReport:
+def _ingest_one(prep, wh, key, store, replaces, chunk_rows, on_rows, fast_csv) -> FileReport:
     mapping = prep.mapping
     main = mapping.table.name
     existing = wh.find_batch(prep.content_hash, main)
@@ -231,20 +279,30 @@ def _ingest_one(prep, wh, key, store, replaces, chunk_rows, on_rows) -> FileRepo
         for name, spec in target.columns.items()
         if any(prep.headers.get(s.strip().lower()) in identifying for s in spec.sources)
     }
-    ctx = Context(
-        key=key,
-        deaths=_deaths(wh),
-        identifier_fields=frozenset(identifier_fields),
-        seen_keys={main: set()} if mapping.table.primary_key else {},
-    )
-    report = FileReport(prep.source, main, "loaded")
+    deaths = _deaths(wh)
     with tempfile.TemporaryDirectory(prefix="joinedup-ingest-") as tmp:
-        spill = _Spill(Path(tmp), [t.table for t in mapping.targets])
-        for chunk in _chunks(prep, chunk_rows):
-            _process_chunk(chunk, prep, ctx, spill, store, report, identifying)
-            if on_rows is not None:
-                on_rows(prep.source, chunk.table.num_rows)
+        fast = prep.fmt == "csv" and fast_csv
+        while True:
+            ctx = Context(
+                key=key,
+                deaths=deaths,
+                identifier_fields=frozenset(identifier_fields),
+                seen_keys={main: set()} if mapping.table.primary_key else {},
+            )
+            report = FileReport(prep.source, main, "loaded")
+            spill = _Spill(Path(tmp) / ("fast" if fast else "exact"))
+            try:
+                for chunk in _chunks(prep, chunk_rows, fast):
+                    _process_chunk(chunk, prep, ctx, spill, store, report, identifying)
+                    if on_rows is not None:
+                        on_rows(prep.source, chunk.table.num_rows)
+                break
+            except readers.FastPathUnsuitable:
+                spill.close()  # start again with the exact reader; nothing is loaded yet
+                fast = False
         spill.close()
+        store.add_many(spill.read("_identity"))
+        report.reader = "fast" if fast else ("exact" if prep.fmt == "csv" else prep.fmt)
         report.batches = _load(wh, prep, spill, report, replaces)
     if replaces is not None:
         report.status = "replaced"
@@ -258,9 +316,9 @@ def _ingest_one(prep, wh, key, store, replaces, chunk_rows, on_rows) -> FileRepo
 class _Spill:
     """Temporary Parquet files holding validated rows until the load transaction."""
 
-    def __init__(self, folder: Path, tables: list[Table]) -> None:
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
-        self.tables = tables
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.counts: Counter = Counter()
 
@@ -283,6 +341,7 @@ class _Spill:
                 yield pa.Table.from_batches([batch])
 
 
+IDENTITY_SPILL = pa.schema([("person_id", pa.string()), ("nhs_number", pa.string())])
 QUARANTINE_SPILL = pa.schema(
     [
         ("source_row", pa.int64()),
@@ -318,7 +377,18 @@ def _process_chunk(chunk, prep, ctx, spill, store, report, identifying) -> None:
         data = res.data.filter(pa.array(keep))
         spill.write(res.table.name, data, res.table.arrow_schema())
         if res.nhs_numbers is not None and data.num_rows:
-            store.add(data["person_id"], res.nhs_numbers.filter(pa.array(keep)))
+            # distinct per chunk; the store is written once, before the warehouse load
+            pairs = (
+                pa.table(
+                    {
+                        "person_id": data["person_id"],
+                        "nhs_number": res.nhs_numbers.filter(pa.array(keep)),
+                    }
+                )
+                .group_by(["person_id", "nhs_number"])
+                .aggregate([])
+            )
+            spill.write("_identity", pairs, IDENTITY_SPILL)
     n_bad = int(bad.sum())
     report.rows_read += n
     report.rows_quarantined += n_bad

@@ -4,6 +4,14 @@ Every reader yields :class:`Chunk` objects: a block of source rows as an Arrow t
 whose columns are all strings (parsing to types happens in validation, so one bad
 value costs one row, never the file), with the source row number of its first row.
 Row numbers count data rows from 1, skipping blank lines, as the quarantine reports.
+
+CSV has two readers giving identical chunks: :func:`read_csv_fast` (pyarrow's
+multithreaded parser, the default) and :func:`read_csv` (Python's csv module, exact for
+any file). Row numbers are the ordinal of each non-blank record, never physical lines,
+so quoted newlines cannot shift them in either. The fast reader gives up, raising
+:class:`FastPathUnsuitable` before the end of the file, as soon as a record's number of
+fields differs from the header's (the only case where the two readers would differ);
+the pipeline then reads the whole file again with the exact reader.
 """
 
 from __future__ import annotations
@@ -16,11 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from joinedup.ingest.errors import IngestError
 
 CHUNK_ROWS = 50_000
+FAST_BLOCK_BYTES = 8 << 20  # pyarrow parses a block of this many bytes at a time
 DELIMITERS = (",", "|", "\t", ";")
 SNIFF_BYTES = 1 << 16
 
@@ -148,6 +159,110 @@ def read_header(path: Path, dialect: CsvDialect) -> list[str]:
         dupes = sorted({h for h in header if header.count(h) > 1})
         raise IngestError(path, f"duplicate column names in the header: {', '.join(dupes)}")
     return header
+
+
+class FastPathUnsuitable(Exception):
+    """The fast CSV reader cannot give exactly what the exact reader would."""
+
+
+def _raw_header_width(path: Path, dialect: CsvDialect) -> int:
+    with open(path, encoding=dialect.encoding, newline="") as f:
+        return len(next(_non_blank(csv.reader(f, delimiter=dialect.delimiter))))
+
+
+def read_csv_fast(
+    path: Path,
+    dialect: CsvDialect,
+    chunk_rows: int = CHUNK_ROWS,
+    block_bytes: int = FAST_BLOCK_BYTES,
+) -> Iterator[Chunk]:
+    """Stream a CSV file with pyarrow's parser: the same chunks as :func:`read_csv`.
+
+    Every column is read as text; blank lines and rows of only separators are skipped
+    and not counted; a trailing separator on the header (and on any row) is ignored.
+    Raises :class:`FastPathUnsuitable` at the first record whose number of fields is not
+    the header's: read the file with :func:`read_csv` instead.
+    """
+    header = read_header(path, dialect)
+    width = len(header)
+    raw_width = _raw_header_width(path, dialect)  # the header's trailing empty names too
+    names = [f"c{i}" for i in range(raw_width)]
+    # UTF-8 is parsed natively (pyarrow drops a byte order mark); others are transcoded
+    encoding = "utf8" if dialect.encoding in ("utf-8", "utf-8-sig") else dialect.encoding
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                column_names=names, block_size=block_bytes, encoding=encoding
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=dialect.delimiter, newlines_in_values=True, ignore_empty_lines=True
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=False
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise FastPathUnsuitable(str(exc)) from None
+    first = 1
+    header_skipped = False
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:  # e.g. a row of the wrong width
+            raise FastPathUnsuitable(str(exc)) from None
+        table = _drop_separator_rows(pa.Table.from_batches([batch]))
+        if not header_skipped and table.num_rows:
+            table, header_skipped = table.slice(1), True  # the first non-blank record
+        if not table.num_rows:
+            continue
+        problems = pa.nulls(table.num_rows, pa.string())
+        if raw_width > width:
+            # the header ends in a separator: a row with a value there has too many fields
+            extra = [table.column(i) for i in range(width, raw_width)]
+            too_long = pc.fill_null(_any_non_empty(extra), False)
+            if pc.any(too_long).as_py():
+                fields = _fields_after_stripping(table, width, raw_width)
+                note = pc.binary_join_element_wise(
+                    "row has ", pc.cast(fields, pa.string()), f" fields; the header has {width}", ""
+                )
+                problems = pc.if_else(too_long, note, problems)
+                blank = pa.scalar(None, pa.string())
+                cols = [pc.if_else(too_long, blank, table.column(i)) for i in range(width)]
+                table = pa.table(cols, names=names[:width])
+            table = table.select(list(range(width)))
+        table = table.rename_columns(header).append_column(PROBLEM, problems)
+        for start in range(0, table.num_rows, chunk_rows):
+            part = table.slice(start, chunk_rows)
+            yield Chunk(first, part)
+            first += part.num_rows
+
+
+def _any_non_empty(columns: list[pa.ChunkedArray]) -> pa.ChunkedArray:
+    out = pc.not_equal(columns[0], "")
+    for col in columns[1:]:
+        out = pc.or_(out, pc.not_equal(col, ""))
+    return out
+
+
+def _drop_separator_rows(table: pa.Table) -> pa.Table:
+    """Rows whose every field is empty (Excel's rows of only separators) are not data."""
+    if not table.num_rows:
+        return table
+    keep = _any_non_empty(table.columns)
+    if pc.all(keep).as_py():
+        return table
+    return table.filter(keep)
+
+
+def _fields_after_stripping(table: pa.Table, width: int, raw_width: int) -> pa.Array:
+    """Fields each row has once trailing empty fields beyond the header are dropped."""
+    fields = pa.array([width] * table.num_rows, pa.int64())
+    for i in range(width, raw_width):
+        fields = pc.if_else(pc.not_equal(table.column(i), ""), i + 1, fields)
+    return fields
 
 
 def _non_blank(reader: Iterator[list[str]]) -> Iterator[list[str]]:

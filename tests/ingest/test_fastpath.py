@@ -1,0 +1,194 @@
+"""The fast CSV reader (pyarrow) against the exact one (Python's csv module).
+
+Both must give the same rows, the same source row numbers and the same notes on
+malformed rows; where the fast reader cannot guarantee that it must say so (raise
+FastPathUnsuitable), and the pipeline then reads the file again with the exact reader.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from pathlib import Path
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from joinedup.ingest import ingest, readers
+
+from .helpers import invalid_nhs_number, nhs_numbers
+
+pytestmark = pytest.mark.integration
+
+# Text an extract really holds: separators, quotes, newlines, Excel's £ and accents.
+FIELD_TEXT = st.text(alphabet='ab1 ,|\t"\n\r£é-/', max_size=8)
+
+
+def _both(path: Path, chunk_rows: int = 5):
+    dialect = readers.inspect_csv(path)
+    exact = list(readers.read_csv(path, dialect, chunk_rows))
+    try:
+        fast = list(readers.read_csv_fast(path, dialect, chunk_rows, block_bytes=64))
+    except readers.FastPathUnsuitable:
+        fast = None
+    return exact, fast
+
+
+def _rows(chunks: list[readers.Chunk]) -> list[tuple[int, dict]]:
+    out = []
+    for c in chunks:
+        for i, row in enumerate(c.table.to_pylist()):
+            out.append((c.first_row + i, row))
+    return out
+
+
+@st.composite
+def extracts(draw):
+    """A CSV file as bytes, and whether any record's width differs from the header's."""
+    width = draw(st.integers(1, 4))
+    header = [f"col{i}" for i in range(width)]
+    sep = draw(st.sampled_from([",", "|", "\t", ";"]))
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]))
+    trailing = draw(st.sampled_from(["none", "header and rows", "header only", "rows only"]))
+    lines: list[str] = []
+    irregular = trailing in ("header only", "rows only")
+
+    def record(fields: list[str], end: bool) -> str:
+        out = io.StringIO()
+        # "\r\n" as terminator so that fields holding \r or \n are quoted
+        csv.writer(out, delimiter=sep, lineterminator="\r\n").writerow(fields)
+        return out.getvalue()[:-2] + (sep if end else "")
+
+    lines.append(record(header, trailing in ("header and rows", "header only")))
+    for kind in draw(st.lists(st.sampled_from("rrrrrbsw"), max_size=25)):
+        if kind == "r":
+            fields = draw(st.lists(FIELD_TEXT, min_size=width, max_size=width))
+            lines.append(record(fields, trailing in ("header and rows", "rows only")))
+        elif kind == "b":
+            lines.append("")  # blank line
+        elif kind == "s":
+            lines.append(sep * (width - 1 + (trailing in ("header and rows", "header only"))))
+        else:  # a row of the wrong width
+            n = draw(st.integers(1, width + 2).filter(lambda k: k != width))
+            lines.append(record(draw(st.lists(FIELD_TEXT, min_size=n, max_size=n)), False))
+            irregular = True
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    return (newline.join(lines) + newline).encode(encoding), irregular
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(extracts())
+def test_fast_reader_gives_the_exact_readers_rows_or_steps_aside(case):
+    content, irregular = case
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "x.csv"
+        path.write_bytes(content)
+        exact, fast = _both(path)
+    if fast is None:
+        # the fast reader only steps aside for records of the wrong width
+        assert irregular
+        return
+    assert _rows(fast) == _rows(exact)
+    assert [c.table.column_names for c in fast][:1] == [c.table.column_names for c in exact][:1]
+
+
+TRICKY = {
+    # name: (bytes, whether the fast reader can take it)
+    "embedded newlines and blank lines": (
+        b'a,b\n1,"two\nlines"\n\n\n3,"x\r\n\r\ny"\n,\n5,6\n',
+        True,
+    ),
+    "bom": ("\ufeffa|b\r\n1|2\r\n".encode(), True),
+    "windows-1252": ("a\tb\n£5\tcafé\n".encode("cp1252"), True),
+    "trailing separator everywhere": (b"a,b,\n1,2,\n3,4,x\n,,\n", True),
+    "trailing separator on rows only": (b"a,b\n1,2,\n3,4\n", False),
+    "short row": (b"a,b,c\n1,2,3\n4,5\n\n6,7,8\n", False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY))
+def test_tricky_fixtures(tmp_path, name):
+    content, fast_ok = TRICKY[name]
+    path = tmp_path / "x.csv"
+    path.write_bytes(content)
+    exact, fast = _both(path, chunk_rows=2)
+    assert (fast is not None) == fast_ok
+    if fast is not None:
+        assert _rows(fast) == _rows(exact)
+
+
+def test_row_numbers_and_notes_on_a_known_file(tmp_path):
+    """Worked by hand: blank lines are not counted, a quoted newline is one row."""
+    path = tmp_path / "x.csv"
+    path.write_bytes(b'a,b,\n1,"2\n2",\n\n3,4,x\n,,\n5,6,\n')
+    dialect = readers.inspect_csv(path)
+    rows = _rows(list(readers.read_csv_fast(path, dialect)))
+    assert rows == [
+        (1, {"a": "1", "b": "2\n2", readers.PROBLEM: None}),
+        (2, {"a": None, "b": None, readers.PROBLEM: "row has 3 fields; the header has 2"}),
+        (3, {"a": "5", "b": "6", readers.PROBLEM: None}),
+    ]
+
+
+PEOPLE = nhs_numbers(6, seed=4)
+HEADER = "spell_id,nhs_number,provider_code,admitted_on,discharged_on,admission_method,"
+HEADER += "patient_classification,primary_diagnosis"
+
+
+def _extract(tail_sep: str = "") -> bytes:
+    p = PEOPLE
+    rows = [
+        f'S1,{p[0]},RXX,01/03/2023,2023-03-04,11,1,"I21.9"{tail_sep}',
+        f"S2,{invalid_nhs_number(p[1])},RXX,01/03/2023,,21,1,{tail_sep}",
+        "",
+        f'S3,{p[2]},"RX\nX",30/02/2023,,21,1,J189{tail_sep}',
+        f"S4,{p[3]},RXX,05/03/2023,01/03/2023,99,1,E99{tail_sep}",
+        f"S1,{p[4]},RXX,05/03/2023,,21,2,N390{tail_sep}",
+        f"S6,{p[5]},RXX,05/03/2023,,21,2,N390",
+    ]
+    return "\n".join([HEADER + tail_sep, *rows]).encode("cp1252")
+
+
+@pytest.mark.parametrize("tail_sep", ["", ","])
+def test_pipeline_gives_the_same_warehouse_either_way(tmp_path, tail_sep):
+    """Every table and every quarantine record equal, fast reader or exact."""
+    path = tmp_path / "apc.csv"
+    path.write_bytes(_extract(tail_sep))
+    results = {}
+    for fast in (True, False):
+        folder = tmp_path / str(fast)
+        [report] = ingest(
+            [path],
+            table="apc_spell",
+            warehouse=folder / "w.duckdb",
+            key_file=tmp_path / "k.key",
+            reid_store=folder / "reid.duckdb",
+            chunk_rows=2,
+            fast_csv=fast,
+        )
+        # the last row lacks the trailing separator: the fast reader steps aside
+        assert report.reader == ("fast" if fast and not tail_sep else "exact")
+        with duckdb.connect(str(folder / "w.duckdb"), read_only=True) as con:
+            results[fast] = (
+                con.execute("SELECT * EXCLUDE (batch_id) FROM apc_spell ORDER BY ALL").fetchall(),
+                con.execute(
+                    "SELECT source_row, field, value, reason, raw_row FROM quarantine ORDER BY ALL"
+                ).fetchall(),
+                (report.rows_read, report.rows_accepted, report.rows_quarantined),
+            )
+    assert results[True] == results[False]
+    spells, quarantine, counts = results[True]
+    assert counts == (6, 2, 4)
+    assert {(r, f) for r, f, *_ in quarantine} == {
+        (2, "nhs_number"),
+        (3, "provider_code"),
+        (3, "admitted_on"),
+        (4, "discharged_on"),
+        (4, "admission_method"),
+        (4, "primary_diagnosis"),
+        (5, "spell_id"),
+    }
+    assert [s[0] for s in spells] == ["S1", "S6"]
