@@ -60,6 +60,7 @@ def apc_spells(wh: Warehouse) -> ibis.Table:
         died_in_hospital=s.discharge_destination == "79",
         readmitted_30d=(
             next_emergency.notnull()
+            & (next_emergency >= s.discharged_on)
             & (next_emergency.delta(s.discharged_on, unit="day") <= READMISSION_WINDOW_DAYS)
             & (s.discharge_destination != "79")
         ).fill_null(False),
@@ -188,10 +189,17 @@ def event_source(wh: Warehouse, name: str) -> ibis.Table:
     return builder(wh)
 
 
+class _SchemaOnly:
+    """Stands in for a warehouse: unbound tables with the stored schemas, no data."""
+
+    def table(self, name: str) -> ibis.Table:
+        from joinedup.schema import TABLES
+        from joinedup.warehouse.base import stored_schema
+
+        return ibis.table(ibis.Schema.from_pyarrow(stored_schema(TABLES[name])), name=name)
+
+
 @cache
 def source_fields(name: str) -> tuple[str, ...]:
     """Field names of an event source (read from the schema, no data needed)."""
-    from joinedup.warehouse import open_warehouse
-
-    with open_warehouse(":memory:") as empty:
-        return tuple(event_source(empty, name).columns)
+    return tuple(event_source(_SchemaOnly(), name).columns)  # type: ignore[arg-type]

@@ -103,6 +103,12 @@ class MeasureDefinition(BaseModel):
         None, pattern=r"^\d{4}-\d{2}$", description="Financial year, e.g. 2023-24"
     )
     target: float | None = None
+    follow_up_days: int = Field(
+        0,
+        ge=0,
+        description="Days of data needed after a period ends (e.g. 30 for 30-day "
+        "readmissions); later periods are left out as incomplete",
+    )
     national_source: str | None = None
     topics: list[str] = Field(default_factory=list)
 

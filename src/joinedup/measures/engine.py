@@ -7,6 +7,9 @@ are added by :mod:`joinedup.measures.stats`.
 
 from __future__ import annotations
 
+import contextlib
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -19,6 +22,7 @@ from joinedup.measures.definition import (
     GROUPINGS,
     PERIODS,
     POPULATION,
+    POPULATION_FIELDS,
     Count,
     MeasureDefinition,
     MeasureError,
@@ -162,77 +166,318 @@ def _periods_table(periods: list[Period]) -> ibis.Table:
     ).mutate(period_start=ibis._.period_start.date(), period_mid=ibis._.period_mid.date())
 
 
-def _aggregate(
-    t: ibis.Table, keys: list[str], count: Count, name: str, mean: bool = False
-) -> ibis.Table:
+def _mask(t: ibis.Table, where: dict[str, Any]) -> ibis.Value:
+    """One boolean expression: every condition of ``where`` holds (missing = false)."""
+    out = ibis.literal(True)
+    for field, cond in where.items():
+        out &= _condition_value(t, field, cond).fill_null(False)
+    return out
+
+
+def _needed_columns(plan: Iterable[MeasureDefinition]) -> dict[str, set[str]]:
+    """Columns of each event source that two or more of ``plan``'s counts read."""
+    uses: dict[str, int] = {}
+    columns: dict[str, set[str]] = {}
+    base = {"person_id", "event_date", "period_start", "esp_band", *GROUPINGS.values()}
+    for d in plan:
+        for count in (d.numerator_count, d.denominator):
+            if count is None or count.source in (None, POPULATION):
+                continue
+            uses[count.source] = uses.get(count.source, 0) + 1
+            cols = columns.setdefault(count.source, set(base))
+            cols.update(count.where)
+            if count.value:
+                cols.add(count.value)
+    return {source: cols for source, cols in columns.items() if uses[source] >= 2}
+
+
+class Sources:
+    """The inputs one compute run shares between measures.
+
+    Event sources are restricted to the run's periods and given ``period_start``. Give
+    ``plan`` (the definitions the run will compute) and every source that two or more of
+    them read is materialised once (``Table.cache()``, on backends that support it) with
+    just the columns they need, so the readmission window and the person joins are
+    computed once, not once per measure. Aggregated denominators are remembered too:
+    most rates share the registered population.
+    """
+
+    def __init__(
+        self,
+        wh: Warehouse,
+        kind: str,
+        periods: list[Period],
+        plan: Iterable[MeasureDefinition] = (),
+        data_end: date | None = None,
+    ):
+        if kind not in PERIODS:
+            raise MeasureError(f"unknown period {kind!r}; expected one of {', '.join(PERIODS)}")
+        if not periods:
+            raise MeasureError(f"the warehouse holds no complete {kind.replace('_', ' ')} of data")
+        self.wh, self.kind, self.periods = wh, kind, periods
+        self.data_end = data_end or periods[-1].end
+        self.labels = {p.start: p.label for p in periods}
+        self.plan = list(plan)
+        self.columns = _needed_columns(self.plan)
+        self._population_counts: dict[str, pd.DataFrame] | None = None
+        self._events: dict[str, ibis.Table] = {}
+        self._population: ibis.Table | None = None
+        self.memo: dict[str, pd.DataFrame] = {}
+
+    @classmethod
+    def for_warehouse(
+        cls, wh: Warehouse, kind: str, plan: Iterable[MeasureDefinition] = ()
+    ) -> Sources:
+        """Sources over every complete period of ``kind`` in the warehouse's data."""
+        if kind not in PERIODS:
+            raise MeasureError(f"unknown period {kind!r}; expected one of {', '.join(PERIODS)}")
+        first, last = coverage(wh)
+        return cls(wh, kind, periods_between(first, last, kind), plan, last)
+
+    def events(self, name: str) -> ibis.Table:
+        """Event source ``name`` within the run's periods, with ``period_start``."""
+        if name not in self._events:
+            first, last = self.periods[0].start, self.periods[-1].end
+            e = event_source(self.wh, name)
+            e = e.filter((e.event_date >= first) & (e.event_date <= last))
+            e = e.mutate(period_start=_period_start(e.event_date, self.kind))
+            if name in self.columns:
+                e = self._cache(e.select(*[c for c in e.columns if c in self.columns[name]]))
+            self._events[name] = e
+        return self._events[name]
+
+    def population(self) -> ibis.Table:
+        """Registered population at each period's midpoint (one row per person and period)."""
+        if self._population is None:
+            self._population = registered_population(self.wh, _periods_table(self.periods))
+        return self._population
+
+    def _cache(self, t: ibis.Table) -> ibis.Table:
+        try:
+            return t.cache()
+        except NotImplementedError:  # backends without temporary tables
+            return t
+
+    def population_counts(self, count: Count) -> pd.DataFrame | None:
+        """Counts of the registered population matching ``count``, by ESP band.
+
+        On first use, every population denominator of the plan is counted in one pass
+        over the population (a conditional sum each), by every population grouping the
+        plan asks for. None when ``count`` is not one of the plan's.
+        """
+        if self._population_counts is None:
+            self._population_counts = _count_populations(self)
+        return self._population_counts.get(_key(count.model_dump()))
+
+    def release(self) -> None:
+        """Drop the materialised tables (call before closing the warehouse)."""
+        for t in self._events.values():
+            with contextlib.suppress(Exception):
+                t.release()
+        self._events.clear()
+
+    def label(self, start: date) -> str:
+        """The label of the period starting on ``start``."""
+        return self.labels[start]
+
+
+def _grouped(
+    wh: Warehouse,
+    t: ibis.Table,
+    groupings: list[str],
+    keys: list[str],
+    values: dict[str, ibis.Value | None],
+    mean: bool = False,
+) -> pd.DataFrame:
+    """Aggregate ``t`` by period, ``keys`` and each grouping, in one GROUPING SETS query.
+
+    ``values`` maps output names to a numeric expression to sum (None: count rows). For
+    a mean the single value gives ``n``, ``total`` and ``total_sq``. Missing group values
+    are reported as "unknown". Returns a long frame with ``grouping`` and ``group``.
+    """
+    gcols = {g: f"g_{g}" for g in groupings}
+    inner = t.select(
+        period_start=t.period_start,
+        **{k: t[k] for k in keys},
+        **{gcols[g]: t[GROUPINGS[g]].cast("string").fill_null("unknown") for g in groupings},
+        **{name: v.cast("float64") for name, v in values.items() if v is not None},
+    )
     if mean:
-        v = t[count.value].cast("float64")
-        return t.group_by(keys).agg(n=v.count(), total=v.sum(), total_sq=(v * v).sum())
+        (name,) = values
+        aggs = [f"count({name}) AS n", f"sum({name}) AS total", f"sum({name} * {name}) AS total_sq"]
+    else:
+        aggs = [
+            f"count(*) AS {name}" if v is None else f"sum({name}) AS {name}"
+            for name, v in values.items()
+        ]
+    # The outer query is SQL (Ibis has no GROUPING SETS); register the in-memory
+    # tables (the periods) that the compiled inner query refers to, as execute() would.
+    wh.con._run_pre_execute_hooks(inner)
+    base = ["period_start", *keys]
+    sets = ", ".join(f"({', '.join([*base, gcols[g]])})" for g in groupings)
+    sql = (
+        f"SELECT {', '.join([*base, *gcols.values(), *aggs])} "
+        f"FROM ({wh.con.compile(inner)}) AS src GROUP BY GROUPING SETS ({sets})"
+    )
+    frame = wh.con.sql(sql).to_pandas()
+    parts = []
+    for g, col in gcols.items():
+        part = frame[frame[col].notna()].drop(columns=[c for c in gcols.values() if c != col])
+        part = part.rename(columns={col: "group"})
+        part.insert(0, "grouping", g)
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
+    out["period_start"] = pd.to_datetime(out["period_start"]).dt.date
+    out["group"] = out["group"].astype(str)
+    return out
+
+
+def _key(*parts: Any) -> str:
+    return json.dumps(parts, sort_keys=True, default=str)
+
+
+def _count_frame(
+    src: Sources, count: Count, groupings: list[str], keys: list[str], name: str
+) -> pd.DataFrame:
+    """Numerator or denominator ``count`` aggregated for every grouping (memoised)."""
+    memo = _key(count.model_dump(), groupings, keys, name)
+    if memo in src.memo:
+        return src.memo[memo]
+    shared = src.population_counts(count) if count.source == POPULATION else None
+    if shared is not None and set(groupings) <= set(shared["grouping"]):
+        out = shared[shared["grouping"].isin(groupings)]
+        index = ["grouping", "period_start", "group", *keys]
+        out = out.groupby(index, as_index=False, sort=False)["count"].sum()
+        src.memo[memo] = out.rename(columns={"count": name})
+        return src.memo[memo]
+    if count.source == POPULATION:
+        t = src.population()
+        t = _with_condition(src.wh, apply_where(t, count.where), count, "period_mid")
+    else:
+        t = src.events(count.source)
+        t = _with_condition(src.wh, apply_where(t, count.where), count, "event_date")
+    values: dict[str, ibis.Value | None] = {name: t[count.value] if count.value else None}
     if count.value:
-        return t.group_by(keys).agg(**{name: t[count.value].cast("float64").sum()})
-    return t.group_by(keys).agg(**{name: t.count().cast("float64")})
+        values[f"{name}_events"] = None
+    out = _grouped(src.wh, t, groupings, keys, values)
+    src.memo[memo] = out
+    return out
+
+
+def _count_populations(src: Sources) -> dict[str, pd.DataFrame]:
+    """Every population denominator of ``src.plan`` in one pass (see population_counts)."""
+    specs: dict[str, Count] = {}
+    groupings: set[str] = set()
+    for d in src.plan:
+        den = d.denominator
+        if den is not None and den.source == POPULATION and not den.value:
+            specs.setdefault(_key(den.model_dump()), den)
+            groupings.update(g for g in d.groupings if GROUPINGS[g] in POPULATION_FIELDS)
+    if not specs:
+        return {}
+    t = src.population()
+    conditions = sorted({tuple(sorted(c.condition)) for c in specs.values() if c.condition})
+    for i, names in enumerate(conditions):
+        c = src.wh.table("condition")
+        first = (
+            c.filter(c.condition.isin(list(names)))
+            .group_by("person_id")
+            .agg(**{f"first_{i}": c.recorded_on.min()})
+        )
+        t = t.left_join(first, "person_id")
+        t = t.drop(*[col for col in t.columns if col.endswith("_right")])
+    values: dict[str, ibis.Value | None] = {}
+    for j, count in enumerate(specs.values()):
+        hit = _mask(t, count.where)
+        if count.condition:
+            recorded = t[f"first_{conditions.index(tuple(sorted(count.condition)))}"]
+            hit &= (recorded.notnull() & (recorded <= t.period_mid)).fill_null(False)
+        values[f"pop_{j}"] = ibis.ifelse(hit, 1, 0)
+    order = [g for g in GROUPINGS if g in groupings]
+    frame = _grouped(src.wh, t, order, ["esp_band"], values)
+    out = {}
+    for j, key in enumerate(specs):
+        part = frame[["grouping", "period_start", "group", "esp_band", f"pop_{j}"]]
+        part = part[part[f"pop_{j}"] > 0]  # as a filtered count would: no empty groups
+        out[key] = part.rename(columns={f"pop_{j}": "count"}).reset_index(drop=True)
+    return out
+
+
+def aggregate_groupings(src: Sources, d: MeasureDefinition, groupings: list[str]) -> pd.DataFrame:
+    """Numerator and denominator of ``d`` per grouping, period and group (see aggregate)."""
+    bad = [g for g in groupings if g not in d.groupings]
+    if bad:
+        raise MeasureError(
+            f"measure {d.id!r} cannot be grouped by {bad[0]!r}; it allows: {', '.join(d.groupings)}"
+        )
+    keys = ["esp_band"] if d.standardisation == "esp2013" else []
+    index = ["grouping", "period_start", "group", *keys]
+    num = d.numerator_count
+    if d.kind == "mean":
+        t = src.events(num.source)
+        t = _with_condition(src.wh, apply_where(t, num.where), num, "event_date")
+        frame = _grouped(src.wh, t, groupings, keys, {"v": t[num.value]}, mean=True)
+        frame["n"] = frame["n"].astype("int64")
+    elif d.kind == "proportion" and not d.numerator.condition:
+        # One pass: the numerator is a flag over the denominator's rows.
+        den = d.denominator
+        t = src.events(den.source)
+        t = _with_condition(src.wh, apply_where(t, den.where), den, "event_date")
+        hit = _mask(t, num.where)
+        values = {
+            "numerator": ibis.ifelse(hit, 1.0, 0.0)
+            if not num.value
+            else ibis.ifelse(hit, t[num.value].cast("float64"), 0.0),
+            "denominator": None if not den.value else t[den.value],
+        }
+        if num.value:  # the events behind a summed numerator, for suppression
+            values["numerator_events"] = ibis.ifelse(hit, 1.0, 0.0)
+        frame = _grouped(src.wh, t, groupings, keys, values)
+    else:
+        n = _count_frame(src, num, groupings, keys, "numerator")
+        dn = _count_frame(src, d.denominator, groupings, keys, "denominator")
+        frame = dn.merge(n, on=index, how="outer")
+        filled = [c for c in frame.columns if c not in index]
+        frame[filled] = frame[filled].fillna(0.0)
+    if d.follow_up_days:  # periods without the follow-up the measure needs are incomplete
+        complete = {
+            p.start for p in src.periods if p.end + timedelta(days=d.follow_up_days) <= src.data_end
+        }
+        frame = frame[frame["period_start"].isin(complete)].reset_index(drop=True)
+    frame.insert(0, "measure_id", d.id)
+    frame.insert(3, "period", frame["period_start"].map(src.label))
+    cols = ["measure_id", "grouping", "period_start", "period", "group", *keys]
+    frame = frame[[*cols, *[c for c in frame.columns if c not in cols]]]
+    return frame.sort_values(index, na_position="last").reset_index(drop=True)
 
 
 def aggregate(
     wh: Warehouse,
     d: MeasureDefinition,
-    by: str = "partnership",
+    by: str | list[str] = "partnership",
     period: str | None = None,
     periods: list[Period] | None = None,
+    sources: Sources | None = None,
 ) -> pd.DataFrame:
     """Numerator and denominator of measure ``d`` per period and group, from the warehouse.
 
-    Returns one row per (period_start, group) with ``numerator`` and ``denominator``
-    (for a mean: ``n``, ``total``, ``total_sq``); for a standardised rate also one row
-    per ESP 2013 age band (column ``esp_band``).
+    Returns one row per (grouping, period_start, group) with ``numerator`` and
+    ``denominator`` (for a mean: ``n``, ``total``, ``total_sq``; where the numerator
+    sums a field, ``numerator_events`` counts its rows); for a standardised rate one row
+    per ESP 2013 age band too (column ``esp_band``). ``by`` is one grouping or a list.
+    Pass ``sources`` to share materialised inputs between measures.
     """
-    if by not in d.groupings:
-        raise MeasureError(
-            f"measure {d.id!r} cannot be grouped by {by!r}; it allows: {', '.join(d.groupings)}"
-        )
     kind = period or d.period
-    if periods is None:
-        periods = periods_between(*coverage(wh), kind)
-    if not periods:
-        raise MeasureError(f"the warehouse holds no complete {kind.replace('_', ' ')} of data")
-    first, last = periods[0].start, periods[-1].end
-    group_col = GROUPINGS[by]
-    keys = ["period_start", group_col]
-    if d.standardisation == "esp2013":
-        keys.append("esp_band")
-
-    num = d.numerator_count
-    events = event_source(wh, num.source)
-    events = events.filter((events.event_date >= first) & (events.event_date <= last))
-    events = _with_condition(wh, apply_where(events, num.where), num, "event_date")
-    events = events.mutate(period_start=_period_start(events.event_date, kind))
-    if d.kind == "mean":
-        result = _aggregate(events, keys, num, "numerator", mean=True)
-    else:
-        numerator = _aggregate(events, keys, num, "numerator")
-        den = d.denominator
-        if den.source == POPULATION:
-            pop = registered_population(wh, _periods_table(periods))
-            pop = _with_condition(wh, apply_where(pop, den.where), den, "period_mid")
-            denominator = _aggregate(pop, keys, den, "denominator")
-        else:
-            de = event_source(wh, den.source)
-            de = de.filter((de.event_date >= first) & (de.event_date <= last))
-            de = _with_condition(wh, apply_where(de, den.where), den, "event_date")
-            de = de.mutate(period_start=_period_start(de.event_date, kind))
-            denominator = _aggregate(de, keys, den, "denominator")
-        result = denominator.outer_join(numerator, keys)
-        result = result.select(
-            *[ibis.coalesce(result[k], result[f"{k}_right"]).name(k) for k in keys],
-            numerator=result.numerator.fill_null(0),
-            denominator=result.denominator.fill_null(0),
+    if sources is None:
+        sources = (
+            Sources(wh, kind, periods) if periods is not None else Sources.for_warehouse(wh, kind)
         )
-    frame = result.to_pandas()
-    frame = frame.rename(columns={group_col: "group"})
-    frame["period_start"] = pd.to_datetime(frame["period_start"]).dt.date
-    labels = {p.start: p.label for p in periods}
-    frame.insert(1, "period", frame["period_start"].map(labels))
-    frame.insert(0, "grouping", by)
-    frame.insert(0, "measure_id", d.id)
-    sort = ["period_start", "group", *(["esp_band"] if "esp_band" in frame else [])]
-    return frame.sort_values(sort, na_position="last").reset_index(drop=True)
+    elif sources.kind != kind:
+        raise MeasureError(f"sources are for {sources.kind} periods, not {kind}")
+    groupings = [by] if isinstance(by, str) else list(by)
+    unknown = [g for g in groupings if g not in GROUPINGS]
+    if unknown:
+        raise MeasureError(
+            f"unknown grouping {unknown[0]!r}; expected one of {', '.join(GROUPINGS)}"
+        )
+    return aggregate_groupings(sources, d, groupings)

@@ -1,0 +1,288 @@
+"""`joinedup measures`: list, show, compute and chart the measure library."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import typer
+from rich.table import Table as RichTable
+
+from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
+
+group = typer.Typer(
+    help="The measure library: list and show definitions, compute results, draw SPC charts.",
+    no_args_is_help=True,
+)
+
+FORMATS = ("table", "csv", "parquet", "xlsx")
+PERIOD_HELP = "month, quarter or financial_year (default: each measure's own period)."
+BY_HELP = (
+    "Grouping: partnership, footprint, cluster, practice, provider, age_band, sex, "
+    "imd_quintile, ethnic_group, or 'all' (every grouping each measure allows)."
+)
+
+
+def _library():
+    from joinedup.measures.definition import MeasureError, load_library
+
+    try:
+        return load_library()
+    except MeasureError as exc:
+        raise fail(str(exc)) from None
+
+
+def _fmt(value: object, digits: int = 2) -> str:
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+@group.command("list")
+def list_measures() -> None:
+    """List every measure: id, title, kind, unit, period and direction of improvement."""
+    library = _library()
+    out = RichTable(title="measure library")
+    out.add_column("id", no_wrap=True)
+    for name in ("title", "kind", "unit", "period", "better"):
+        out.add_column(name)
+    for d in library.values():
+        better = {"increase": "higher", "decrease": "lower", "neutral": "-"}[d.direction]
+        out.add_row(d.id, d.title, d.kind, d.unit, d.period, better)
+    console.print(out)
+    console.print(f"{len(library)} measures")
+
+
+@group.command("show")
+def show(measure_id: str = typer.Argument(..., help="Measure id (see `measures list`).")) -> None:
+    """Show one measure's full definition."""
+    import yaml
+
+    library = _library()
+    if measure_id not in library:
+        raise fail(f"unknown measure {measure_id!r}; `joinedup measures list` shows them all")
+    d = library[measure_id]
+    data = d.model_dump(mode="json", exclude_none=True)
+    console.print(f"[bold]{d.title}[/] ({d.id})", highlight=False)
+    console.print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), highlight=False)
+
+
+@group.command("compute")
+def compute_cmd(
+    ids: list[str] = typer.Argument(None, help="Measure ids (default: every measure)."),
+    by: str = typer.Option("partnership", "--by", "-b", help=BY_HELP),
+    period: str = typer.Option(None, "--period", "-p", help=PERIOD_HELP),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, csv, parquet or xlsx."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write to this file."),
+    ci998: bool = typer.Option(False, "--ci998", help="Add 99.8% limits (lower_998 ...)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Recompute, ignoring the cache."),
+    warehouse: Path = WarehouseOption,
+) -> None:
+    """Compute measures with 95% confidence intervals; counts 1-7 are suppressed."""
+    from joinedup.measures.definition import MeasureError
+    from joinedup.measures.results import compute
+
+    if fmt not in FORMATS:
+        raise fail(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if fmt in ("parquet", "xlsx") and out is None:
+        raise fail(f"--format {fmt} needs --out FILE")
+    library = _library()
+    levels = (0.95, 0.998) if ci998 else (0.95,)
+    try:
+        with console.status("computing measures"):
+            results = compute(
+                warehouse_path(warehouse),
+                ids or None,
+                by=by,
+                period=period,
+                levels=levels,
+                cache=False if no_cache else None,
+                library=library,
+            )
+    except MeasureError as exc:
+        raise fail(str(exc)) from None
+    _write(results, fmt, out)
+
+
+def _write(results, fmt: str, out: Path | None) -> None:
+    if fmt == "table":
+        _print_table(results)
+        if out is not None:
+            results.to_csv(out, index=False)
+        return
+    if fmt == "csv":
+        if out is None:
+            typer.echo(results.to_csv(index=False), nl=False)
+        else:
+            results.to_csv(out, index=False)
+    elif fmt == "parquet":
+        results.to_parquet(out, index=False)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            results.to_excel(out, index=False, sheet_name="measures")
+    if out is not None:
+        console.print(f"wrote {len(results):,} rows to {out}")
+
+
+def _print_table(results) -> None:
+    table = RichTable()
+    table.add_column("measure", no_wrap=True)
+    for name in ("by", "group", "period", "numerator", "denominator", "value", "95% CI", "unit"):
+        table.add_column(name, no_wrap=name in ("group", "period"))
+    for r in results.itertuples():
+        ci = f"{_fmt(r.lower)} - {_fmt(r.upper)}" if not _missing(r.lower) else "-"
+        table.add_row(
+            r.measure_id,
+            r.grouping,
+            str(r.group),
+            r.period,
+            _fmt(r.numerator, 0),
+            _fmt(r.denominator, 0),
+            _fmt(r.value),
+            ci,
+            r.unit,
+        )
+    console.print(table)
+    console.print(
+        f"{len(results):,} rows; '-' marks suppressed or undefined figures (counts 1-7 and "
+        "the cells that would reveal them are hidden)"
+    )
+
+
+def _missing(value: object) -> bool:
+    import pandas as pd
+
+    return value is None or pd.isna(value)
+
+
+@group.command("spc")
+def spc_cmd(
+    measure_id: str = typer.Argument(..., help="Measure id."),
+    by: str = typer.Option("partnership", "--by", "-b", help=BY_HELP),
+    group_value: str = typer.Option(
+        None, "--group", "-g", help="Group to chart (e.g. a practice)."
+    ),
+    period: str = typer.Option("month", "--period", "-p", help="month or quarter."),
+    chart: Path = typer.Option(None, "--chart", "-c", help="Write the chart: .svg or .png."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Recompute, ignoring the cache."),
+    warehouse: Path = WarehouseOption,
+) -> None:
+    """Making Data Count XmR chart of one measure: icons, rule per point, optional chart."""
+    from joinedup.measures.definition import MeasureError
+    from joinedup.measures.results import spc_for
+
+    if chart is not None and chart.suffix.lower() not in (".svg", ".png"):
+        raise fail(f"--chart {chart}: the file must end in .svg or .png")
+    library = _library()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            frame = spc_for(
+                warehouse_path(warehouse),
+                measure_id,
+                by=by,
+                group=group_value,
+                period=period,
+                cache=False if no_cache else None,
+                library=library,
+            )
+    except MeasureError as exc:
+        raise fail(str(exc)) from None
+    attrs = frame.attrs
+    table = RichTable("period", "value", "mean", "lower", "upper", "point", "rule")
+    for r in frame.itertuples():
+        table.add_row(
+            str(r.x),
+            _fmt(r.value),
+            _fmt(r.mean),
+            _fmt(r.lower_limit),
+            _fmt(r.upper_limit),
+            str(r.point_type),
+            str(r.rule or ""),
+        )
+    console.print(table)
+    console.print(
+        f"{attrs['title']} ({attrs['group']}): variation [bold]{attrs['variation_icon']}[/], "
+        f"assurance [bold]{attrs['assurance_icon'] or 'no target'}[/]",
+        highlight=False,
+    )
+    from joinedup.measures.spc import SPCWarning
+
+    for w in caught:
+        if issubclass(w.category, SPCWarning):
+            console.print(f"[yellow]note:[/] {w.message}", highlight=False)
+    if chart is not None:
+        from joinedup.measures.charts import spc_chart
+
+        data = spc_chart(
+            frame,
+            f"{attrs['title']} - {attrs['group']}",
+            attrs["unit"],
+            fmt=chart.suffix.lower().lstrip("."),  # type: ignore[arg-type]
+        )
+        chart.write_bytes(data)
+        console.print(f"wrote {chart}")
+
+
+ICON_TEXT = {
+    "common_cause": "common cause",
+    "improvement_high": "improving (high)",
+    "improvement_low": "improving (low)",
+    "concern_high": "concern (high)",
+    "concern_low": "concern (low)",
+    "neither_high": "special cause (high)",
+    "neither_low": "special cause (low)",
+    "pass": "passes target",
+    "fail": "fails target",
+    "hit_and_miss": "hit and miss",
+}
+
+
+def print_headline(warehouse: Path, cache: Path | bool | None = None) -> None:
+    """Print the headline measures with their SPC icons (used by `joinedup demo`)."""
+    from joinedup.measures.results import headline
+
+    with console.status("computing the headline measures"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # trial-limit advice is for the full `spc` command
+        board = headline(warehouse, cache=cache)
+    table = RichTable(title="Headline measures (partnership)")
+    table.add_column("measure")
+    for name in ("year", "value", "95% CI", "unit", "latest month", "variation", "assurance"):
+        table.add_column(name, no_wrap=name in ("year", "latest month"))
+    for r in board.itertuples():
+        ci = "-" if _missing(r.year_lower) else f"{_fmt(r.year_lower)} - {_fmt(r.year_upper)}"
+        table.add_row(
+            r.title,
+            str(r.latest_year or "-"),
+            _fmt(r.year_value),
+            ci,
+            r.unit,
+            f"{r.latest_month or '-'}: {_fmt(r.month_value)}",
+            ICON_TEXT.get(r.variation_icon, "-"),
+            ICON_TEXT.get(r.assurance_icon, "no target"),
+        )
+    console.print(table)
+
+
+@group.command("headline")
+def headline_cmd(
+    no_cache: bool = typer.Option(False, "--no-cache", help="Recompute, ignoring the cache."),
+    warehouse: Path = WarehouseOption,
+) -> None:
+    """The headline measures: latest financial year, latest month and SPC icons."""
+    from joinedup.measures.definition import MeasureError
+
+    try:
+        print_headline(warehouse_path(warehouse), cache=False if no_cache else None)
+    except MeasureError as exc:
+        raise fail(str(exc)) from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `measures` command group to the main app."""
+    app.add_typer(group, name="measures")

@@ -1,0 +1,452 @@
+"""Compute measures: counts from the engine, then values, intervals and suppression.
+
+The Python API of the measure library::
+
+    from joinedup.measures import compute, spc_for, headline
+
+    results = compute("joinedup-data/warehouse.duckdb", ["emergency_admissions"],
+                      by="practice", period="financial_year")
+    chart = spc_for("joinedup-data/warehouse.duckdb", "emergency_admissions")
+    chart.attrs["variation_icon"], chart.attrs["assurance_icon"]
+
+Counting happens in the warehouse (:mod:`joinedup.measures.engine`); this module turns
+counts into the published figures (:func:`finalise`) and suppresses small numbers before
+anything is returned. Results are cached per data batch (:mod:`joinedup.measures.cache`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from joinedup.derived import ESP2013_BANDS
+from joinedup.measures import stats
+from joinedup.measures.cache import MeasureCache
+from joinedup.measures.definition import (
+    GROUPINGS,
+    PERIODS,
+    MeasureDefinition,
+    MeasureError,
+    load_library,
+)
+from joinedup.measures.engine import Sources, aggregate_groupings, period_of
+from joinedup.measures.suppression import suppress
+from joinedup.warehouse import Warehouse, open_warehouse
+
+DAYS_PER_YEAR = 365.25
+ESP_WEIGHTS = {label: weight for label, _lo, _hi, weight in ESP2013_BANDS}
+
+#: How each unit reads in a table heading.
+UNIT_LABELS = {
+    "per_1000": "per 1,000 per year",
+    "per_100000": "per 100,000 per year",
+    "percent": "%",
+    "per_person": "per person per year",
+    "cost_per_head": "£ per head per year",
+    "mean_days": "mean days",
+    "ratio": "ratio",
+}
+
+#: Measures `joinedup demo` and the board pack lead with.
+HEADLINE_MEASURES = (
+    "emergency_admissions",
+    "emergency_admissions_dsr",
+    "emergency_admissions_65plus",
+    "emergency_readmissions_30d",
+    "emergency_mean_length_of_stay",
+    "emergency_stays_21_days_plus",
+    "ae_attendances",
+    "ae_within_4_hours",
+    "outpatient_dna_rate",
+    "deaths_in_usual_place_of_residence",
+    "gp_appointments_per_person",
+    "acute_spend_per_head",
+)
+
+RESULT_COLUMNS = [
+    "measure_id", "grouping", "group", "period", "period_start", "period_end",
+    "numerator", "denominator", "value", "lower", "upper", "unit", "suppressed",
+]  # fmt: skip
+
+
+def _level_suffix(level: float) -> str:
+    """'' for the first level, '_998' for 0.998, '_99' for 0.99 ..."""
+    return "_" + f"{level:.4f}".split(".")[1].rstrip("0")
+
+
+@contextlib.contextmanager
+def _opened(warehouse: Warehouse | str | Path) -> Iterator[Warehouse]:
+    if isinstance(warehouse, Warehouse):
+        yield warehouse
+        return
+    path = Path(warehouse)
+    if not path.exists():
+        raise MeasureError(f"no warehouse at {path}; build one with `joinedup synth`")
+    with open_warehouse(path, read_only=True) as wh:
+        yield wh
+
+
+def _collapse_esp(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per-band counts to per-group Dobson sums (bands with nobody in them drop out).
+
+    The standard population covers the bands in scope: those with anyone in the
+    denominator in that period over all groups (so a 65+ measure standardises to the
+    65+ part of the ESP 2013, as Fingertips does).
+    """
+    f = frame.copy()
+    f["w"] = f["esp_band"].map(ESP_WEIGHTS).astype(float)
+    n = f["denominator"].astype(float)
+    c = f["numerator"].astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f["rate_sum"] = np.where(n > 0, f["w"] * c / n, 0.0)
+        f["var_sum"] = np.where(n > 0, f["w"] ** 2 * c / n**2, 0.0)
+    in_scope = f.groupby(["grouping", "period_start", "esp_band"])["denominator"].transform("sum")
+    f["w_in_scope"] = np.where(in_scope > 0, f["w"], 0.0)
+    keys = ["measure_id", "grouping", "period_start", "period", "group"]
+    return f.groupby(keys, as_index=False, sort=False).agg(
+        numerator=("numerator", "sum"),
+        denominator=("denominator", "sum"),
+        rate_sum=("rate_sum", "sum"),
+        var_sum=("var_sum", "sum"),
+        w_total=("w_in_scope", "sum"),
+    )
+
+
+def _period_end(start: date, kind: str) -> date:
+    return period_of(start, kind).end
+
+
+def finalise(
+    counts: pd.DataFrame,
+    d: MeasureDefinition,
+    kind: str,
+    levels: Sequence[float] = (0.95,),
+    parents: pd.DataFrame | None = None,
+    suppression: bool = True,
+) -> pd.DataFrame:
+    """Values, confidence intervals and suppression from :func:`aggregate` counts.
+
+    Rates are annualised (× 365.25 / days in the period) and scaled by the unit's
+    multiplier; proportions are percentages (Wilson); rates and ratios of counts get
+    Byar's / exact Poisson limits; means Student's t; standardised rates Dobson's
+    (suppressed below 10 events). Sums of a field (cost, bed days) get no interval.
+    ``lower``/``upper`` are at ``levels[0]``; further levels add ``lower_998`` etc.
+    Counts 1-7 are suppressed with what derives from them, with secondary suppression
+    across the groups of each period, the periods of each group and, for practices
+    and clusters, the groups of each parent cluster or footprint.
+    """
+    if counts.empty:
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    f = _collapse_esp(counts) if d.standardisation == "esp2013" else counts.copy()
+    f = f.reset_index(drop=True)
+    ends = {s: _period_end(s, kind) for s in f["period_start"].unique()}
+    f["period_end"] = f["period_start"].map(ends)
+    days = np.array(
+        [(e - s).days + 1 for s, e in zip(f["period_start"], f["period_end"], strict=True)]
+    )
+    annual = DAYS_PER_YEAR / days if d.kind == "rate" else np.ones(len(f))
+    multiplier = d.multiplier
+    sums_a_field = bool(d.numerator_count.value) and d.kind != "mean"
+    out: dict[str, np.ndarray] = {}
+    for i, level in enumerate(levels):
+        suffix = "" if i == 0 else _level_suffix(level)
+        if d.kind == "mean":
+            est = stats.mean_ci(f["n"], f["total"], f["total_sq"], level)
+        elif d.kind == "proportion":
+            est = stats.proportion_ci(f["numerator"], f["denominator"], level)
+            est = stats.Estimate(
+                est.value * 100, est.lower * 100, est.upper * 100, level, est.method
+            )
+        elif d.standardisation == "esp2013":
+            with np.errstate(divide="ignore", invalid="ignore"):  # empty groups give NaN
+                est = stats.dsr_from_sums(
+                    f["numerator"], f["rate_sum"], f["var_sum"], f["w_total"], multiplier, level
+                )
+            est = stats.Estimate(
+                est.value * annual, est.lower * annual, est.upper * annual, level, est.method
+            )
+        else:  # crude rate, or ratio of two counts (limits from the numerator's count)
+            est = stats.rate_ci(f["numerator"], f["denominator"], multiplier * annual, level)
+        lower, upper = np.asarray(est.lower, float), np.asarray(est.upper, float)
+        if sums_a_field:
+            lower = upper = np.full(len(f), np.nan)
+        if i == 0:
+            out["value"] = np.asarray(est.value, float)
+        out[f"lower{suffix}"], out[f"upper{suffix}"] = lower, upper
+    if d.kind == "mean":
+        f["numerator"] = f["n"]
+        f["denominator"] = np.nan
+    res = f[["measure_id", "grouping", "group", "period", "period_start", "period_end"]].copy()
+    res["numerator"] = f["numerator"].astype(float)
+    res["denominator"] = f["denominator"].astype(float)
+    for k, v in out.items():
+        res[k] = v
+    res["unit"] = d.unit
+    res = res.sort_values(["grouping", "period_start", "group"]).reset_index(drop=True)
+    if suppression:
+        res = _suppress(res, f, d, parents, sums_a_field)
+    else:
+        res["suppressed"] = False
+    return res
+
+
+def _suppress(
+    res: pd.DataFrame,
+    f: pd.DataFrame,
+    d: MeasureDefinition,
+    parents: pd.DataFrame | None,
+    sums_a_field: bool,
+) -> pd.DataFrame:
+    """Hide counts 1-7 (and what derives from them), with secondary suppression."""
+    res = res.copy()
+    figures = [c for c in res.columns if c.startswith(("value", "lower", "upper"))]
+    counts: list[str] = []
+    derived: dict[str, list[str]] = {}
+    if sums_a_field:
+        # The numerator is a sum (pounds, bed days); the events behind it are the count.
+        events = f.set_index(["grouping", "period_start", "group"])["numerator_events"]
+        res["_events"] = events.reindex(
+            pd.MultiIndex.from_frame(res[["grouping", "period_start", "group"]])
+        ).to_numpy()
+        counts.append("_events")
+        derived["_events"] = ["numerator", *figures]
+    else:
+        counts.append("numerator")
+        derived["numerator"] = figures
+    den_is_count = d.kind != "mean" and not (d.denominator and d.denominator.value)
+    if den_is_count:
+        counts.append("denominator")
+        derived["denominator"] = figures
+    parts = []
+    for grouping, part in res.groupby("grouping", sort=False):
+        part = part.reset_index(drop=True)
+        totals: list[list[str]] = [["period_start"], ["group"]]
+        if parents is not None and grouping in ("practice", "cluster"):
+            key = GROUPINGS[grouping]
+            mapping = parents.drop_duplicates(key).set_index(key)
+            for parent in ("cluster_code", "footprint_code"):
+                if parent != key:
+                    part[f"_{parent}"] = part["group"].map(mapping[parent]).fillna("unknown")
+                    totals.append(["period_start", f"_{parent}"])
+        small = np.zeros(len(part), dtype=bool)
+        for c in counts:
+            v = pd.to_numeric(part[c]).to_numpy(dtype=float)
+            small |= (v >= 1) & (v <= 7)
+        if not small.any():  # nothing to hide, nothing to protect
+            part["suppressed"] = False
+            parts.append(part.drop(columns=[c for c in part.columns if c.startswith("_")]))
+            continue
+        result = suppress(part, counts, derived=derived, total_groups=totals)
+        safe = result.frame
+        safe["suppressed"] = safe["value"].isna() & ~part["value"].isna()
+        hidden = result.log
+        if not hidden.empty:
+            rows = hidden.loc[hidden["column"].isin(counts), "row"].unique()
+            safe.loc[safe.index.isin(rows), "suppressed"] = True
+        parts.append(safe.drop(columns=[c for c in safe.columns if c.startswith("_")]))
+    out = pd.concat(parts, ignore_index=True)
+    for c in ("numerator", "denominator", *figures):
+        out[c] = out[c].astype("Float64")
+    return out
+
+
+def _resolve(
+    library: dict[str, MeasureDefinition], ids: Iterable[str] | None
+) -> list[MeasureDefinition]:
+    if ids is None:
+        return list(library.values())
+    out = []
+    for mid in ids:
+        if mid not in library:
+            raise MeasureError(
+                f"unknown measure {mid!r}; `joinedup measures list` shows the "
+                f"{len(library)} measures defined"
+            )
+        out.append(library[mid])
+    return out
+
+
+def _groupings_for(d: MeasureDefinition, by: str | Sequence[str], explicit: bool) -> list[str]:
+    wanted = list(GROUPINGS) if by == "all" else [by] if isinstance(by, str) else list(by)
+    for g in wanted:
+        if g not in GROUPINGS:
+            raise MeasureError(f"unknown grouping {g!r}; expected one of {', '.join(GROUPINGS)}")
+    allowed = [g for g in wanted if g in d.groupings]
+    if explicit and len(allowed) < len(wanted):
+        bad = next(g for g in wanted if g not in d.groupings)
+        raise MeasureError(
+            f"measure {d.id!r} cannot be grouped by {bad!r}; it allows: {', '.join(d.groupings)}"
+        )
+    return allowed
+
+
+def compute(
+    warehouse: Warehouse | str | Path,
+    ids: Iterable[str] | None = None,
+    by: str | Sequence[str] = "partnership",
+    period: str | None = None,
+    *,
+    levels: Sequence[float] = (0.95,),
+    cache: Path | bool | None = None,
+    library: dict[str, MeasureDefinition] | None = None,
+    suppression: bool = True,
+) -> pd.DataFrame:
+    """Compute measures: one row per measure, grouping, group and period.
+
+    ``ids``: measure ids (default every measure in the library). ``by``: a grouping, a
+    list of them, or "all" (each measure by every grouping it allows; a grouping a named
+    measure does not allow is an error unless ``by`` is "all"). ``period``: month,
+    quarter or financial_year (default each measure's own). ``levels``: confidence
+    levels; the first gives ``lower``/``upper``, 0.998 adds ``lower_998``/``upper_998``.
+    ``cache``: a folder, False to turn caching off, None for the default beside the
+    warehouse. Returns the columns of ``RESULT_COLUMNS`` (plus extra levels), with small
+    counts suppressed (``suppression=False`` only for tests and in-warehouse use).
+    """
+    if period is not None and period not in PERIODS:
+        raise MeasureError(f"unknown period {period!r}; expected one of {', '.join(PERIODS)}")
+    library = library if library is not None else load_library()
+    definitions = _resolve(library, ids)
+    plan = [
+        (d, _groupings_for(d, by, explicit=ids is not None and by != "all")) for d in definitions
+    ]
+    frames = []
+    with _opened(warehouse) as wh:
+        store = MeasureCache.for_warehouse(wh, cache)
+        variant = json.dumps({"levels": list(levels), "suppression": suppression})
+        sources: dict[str, Sources] = {}
+        parents: pd.DataFrame | None = None
+        for d, groupings in plan:
+            kind = period or d.period
+            stored = store.get(d, kind, variant)
+            have = set() if stored is None else set(stored["grouping"])
+            missing = [g for g in groupings if g not in have]
+            if missing:
+                if kind not in sources:
+                    sources[kind] = Sources.for_warehouse(
+                        wh, kind, [p for p, _g in plan if (period or p.period) == kind]
+                    )
+                if parents is None and {"practice", "cluster"} & set(missing):
+                    parents = wh.table("practice").to_pandas()
+                counts = aggregate_groupings(sources[kind], d, missing)
+                fresh = finalise(counts, d, kind, levels, parents, suppression)
+                stored = fresh if stored is None else pd.concat([stored, fresh], ignore_index=True)
+                store.put(d, kind, stored, variant)
+            frames.append(stored[stored["grouping"].isin(groupings)])
+        for src in sources.values():
+            src.release()
+    if not frames:
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    return pd.concat(frames, ignore_index=True).reset_index(drop=True)
+
+
+def spc_for(
+    warehouse: Warehouse | str | Path,
+    measure: str | MeasureDefinition,
+    by: str = "partnership",
+    group: str | None = None,
+    period: str = "month",
+    *,
+    rebase_at: Sequence[int] | None = None,
+    fix_after_n_points: int | None = None,
+    cache: Path | bool | None = None,
+    library: dict[str, MeasureDefinition] | None = None,
+) -> pd.DataFrame:
+    """XmR chart frame (Making Data Count) of one measure's series for one group.
+
+    Runs :func:`joinedup.measures.spc.xmr` on the measure's (suppressed) values per
+    period with the definition's direction of improvement and target. ``group`` is
+    required when ``by`` is not "partnership". The frame's ``attrs`` hold
+    ``variation_icon`` and ``assurance_icon`` plus ``measure_id``, ``title``, ``unit``
+    and ``group``.
+    """
+    library = library if library is not None else load_library()
+    d = measure if isinstance(measure, MeasureDefinition) else _resolve(library, [measure])[0]
+    results = compute(warehouse, [d.id], by=by, period=period, cache=cache, library={d.id: d})
+    groups = sorted(results["group"].unique())
+    if group is None:
+        if len(groups) != 1:
+            raise MeasureError(
+                f"measure {d.id!r} by {by} has {len(groups)} groups; name one "
+                f"(--group in the CLI, group= in Python), e.g. {', '.join(groups[:5])}"
+            )
+        group = groups[0]
+    series = results[results["group"] == group].sort_values("period_start")
+    if series.empty:
+        raise MeasureError(
+            f"no group {group!r} in measure {d.id!r} by {by}; groups: {', '.join(groups[:20])}"
+        )
+    return _chart(series, d, by, group, rebase_at, fix_after_n_points)
+
+
+def _chart(
+    series: pd.DataFrame,
+    d: MeasureDefinition,
+    by: str,
+    group: str,
+    rebase_at: Sequence[int] | None = None,
+    fix_after_n_points: int | None = None,
+) -> pd.DataFrame:
+    """``xmr`` of one group's results in time order, labelled with the measure."""
+    from joinedup.measures.spc import xmr
+
+    series = series.sort_values("period_start")
+    frame = xmr(
+        series["value"].astype("float64").to_numpy(),
+        improvement=d.direction,
+        target=d.target,
+        rebase_at=rebase_at,
+        fix_after_n_points=fix_after_n_points,
+        x=list(series["period"]),
+    )
+    frame.attrs.update(
+        measure_id=d.id, title=d.title, unit=UNIT_LABELS[d.unit], group=group, grouping=by
+    )
+    return frame
+
+
+def headline(
+    warehouse: Warehouse | str | Path,
+    ids: Sequence[str] = HEADLINE_MEASURES,
+    *,
+    cache: Path | bool | None = None,
+    library: dict[str, MeasureDefinition] | None = None,
+) -> pd.DataFrame:
+    """The partnership's headline figures: latest financial year, latest month, SPC icons.
+
+    One row per measure: ``measure_id``, ``title``, ``unit``, ``latest_year``,
+    ``year_value`` (with ``year_lower``/``year_upper``), ``latest_month``,
+    ``month_value``, ``variation_icon``, ``assurance_icon``, ``target``.
+    """
+    library = library if library is not None else load_library()
+    with _opened(warehouse) as wh:
+        yearly = compute(wh, ids, "partnership", "financial_year", cache=cache, library=library)
+        monthly = compute(wh, ids, "partnership", "month", cache=cache, library=library)
+        rows = []
+        for mid in ids:
+            d = library[mid]
+            y = yearly[yearly["measure_id"] == mid].sort_values("period_start")
+            m = monthly[monthly["measure_id"] == mid].sort_values("period_start")
+            chart = _chart(m, d, "partnership", "all") if len(m) else None
+            rows.append(
+                {
+                    "measure_id": mid,
+                    "title": d.title,
+                    "unit": UNIT_LABELS[d.unit],
+                    "latest_year": y["period"].iloc[-1] if len(y) else None,
+                    "year_value": y["value"].iloc[-1] if len(y) else pd.NA,
+                    "year_lower": y["lower"].iloc[-1] if len(y) else pd.NA,
+                    "year_upper": y["upper"].iloc[-1] if len(y) else pd.NA,
+                    "latest_month": m["period"].iloc[-1] if len(m) else None,
+                    "month_value": m["value"].iloc[-1] if len(m) else pd.NA,
+                    "variation_icon": chart.attrs["variation_icon"] if chart is not None else None,
+                    "assurance_icon": chart.attrs["assurance_icon"] if chart is not None else None,
+                    "target": d.target,
+                }
+            )
+    return pd.DataFrame(rows)
