@@ -132,7 +132,7 @@ def apply_where(t: ibis.Table, where: dict[str, Any]) -> ibis.Table:
     return t
 
 
-def _with_condition(wh: Warehouse, t: ibis.Table, count: Count, on: str) -> ibis.Table:
+def with_condition(wh: Warehouse, t: ibis.Table, count: Count, on: str) -> ibis.Table:
     """Keep rows of people with one of ``count.condition`` recorded on or before ``on``."""
     if not count.condition:
         return t
@@ -352,10 +352,10 @@ def _count_frame(
         return src.memo[memo]
     if count.source == POPULATION:
         t = src.population()
-        t = _with_condition(src.wh, apply_where(t, count.where), count, "period_mid")
+        t = with_condition(src.wh, apply_where(t, count.where), count, "period_mid")
     else:
         t = src.events(count.source)
-        t = _with_condition(src.wh, apply_where(t, count.where), count, "event_date")
+        t = with_condition(src.wh, apply_where(t, count.where), count, "event_date")
     values: dict[str, ibis.Value | None] = {name: t[count.value] if count.value else None}
     if count.value:
         values[f"{name}_events"] = None
@@ -415,14 +415,14 @@ def aggregate_groupings(src: Sources, d: MeasureDefinition, groupings: list[str]
     num = d.numerator_count
     if d.kind == "mean":
         t = src.events(num.source)
-        t = _with_condition(src.wh, apply_where(t, num.where), num, "event_date")
+        t = with_condition(src.wh, apply_where(t, num.where), num, "event_date")
         frame = _grouped(src.wh, t, groupings, keys, {"v": t[num.value]}, mean=True)
         frame["n"] = frame["n"].astype("int64")
     elif d.kind == "proportion" and not d.numerator.condition:
         # One pass: the numerator is a flag over the denominator's rows.
         den = d.denominator
         t = src.events(den.source)
-        t = _with_condition(src.wh, apply_where(t, den.where), den, "event_date")
+        t = with_condition(src.wh, apply_where(t, den.where), den, "event_date")
         hit = _mask(t, num.where)
         values = {
             "numerator": ibis.ifelse(hit, 1.0, 0.0)

@@ -1,0 +1,69 @@
+"""`joinedup report board`: the quarterly board pack as HTML, PDF and Excel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
+
+report_app = typer.Typer(help="Reports: the quarterly board pack.", no_args_is_help=True)
+
+
+@report_app.command("board")
+def board(
+    quarter: str = typer.Option(
+        ..., "--quarter", "-q", help="Calendar quarter, e.g. 2026Q3 (July-September 2026)."
+    ),
+    out: Path = typer.Option(
+        Path("board-pack"), "--out", "-o", help="Folder to write the pack into."
+    ),
+    formats: str = typer.Option(
+        "html,pdf,xlsx", "--formats", help="Comma-separated: html, pdf, xlsx."
+    ),
+    warehouse: Path = WarehouseOption,
+    programme_db: str = typer.Option(
+        None,
+        "--programme-db",
+        envvar="JOINEDUP_PROGRAMME_DB",
+        help="Programme store URL or SQLite file.",
+    ),
+) -> None:
+    """Write the board pack for a quarter: board-pack-QUARTER.{html,pdf,xlsx}."""
+    from joinedup.web import boardpack
+    from joinedup.web.config import WebSettings
+    from joinedup.web.data import DataService
+
+    wanted = [f.strip().lower() for f in formats.split(",") if f.strip()]
+    bad = [f for f in wanted if f not in ("html", "pdf", "xlsx")]
+    if bad:
+        raise fail(f"--formats: {', '.join(bad)} not known; use html, pdf and/or xlsx")
+    try:
+        boardpack.quarter_bounds(quarter)
+    except boardpack.QuarterError as exc:
+        raise fail(str(exc)) from None
+    path = warehouse_path(warehouse)
+    if not path.exists():
+        raise fail(f"no warehouse at {path}: run `joinedup demo` first (or pass --warehouse FILE)")
+    settings = WebSettings(warehouse=path, programme_db=programme_db)
+    data = DataService(settings.warehouse, settings.reidentification)
+    with console.status(f"Gathering the board pack for {quarter}"):
+        pack = boardpack.build(data, settings.programme_db, quarter, settings.headline_measures)
+    out.mkdir(parents=True, exist_ok=True)
+    writers = {
+        "html": lambda: boardpack.to_html(pack).encode(),
+        "pdf": lambda: boardpack.to_pdf(pack),
+        "xlsx": lambda: boardpack.to_xlsx(pack),
+    }
+    for fmt in wanted:
+        target = out / f"board-pack-{pack.quarter}.{fmt}"
+        with console.status(f"Writing {target}"):
+            target.write_bytes(writers[fmt]())
+        console.print(f"wrote {target}")
+    data.close()
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `report` command group to the main app."""
+    app.add_typer(report_app, name="report")

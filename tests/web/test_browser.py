@@ -1,0 +1,199 @@
+"""Headless Chromium (Debian's, driven by Playwright's Python API; never a downloaded
+browser): sign in as each role, walk every page in the navigation, edit a milestone,
+download the board pack. Screenshots go to test-artifacts/web/ (gitignored) or
+$JOINEDUP_TEST_ARTIFACTS."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import skip_or_fail
+from joinedup.web.roles import ROLES
+
+from .conftest import PASSWORD
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CHROMIUM = os.environ.get("JOINEDUP_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(os.environ.get("JOINEDUP_TEST_ARTIFACTS", "test-artifacts")) / "web"
+
+
+@pytest.fixture(scope="module")
+def server(web_env):
+    """The app served by uvicorn on a free loopback port, in a thread."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(
+        uvicorn.Config(web_env.app, host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        skip_or_fail(f"Chromium not found at {CHROMIUM} (scripts/install-system-packages.sh)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("the playwright Python package is not installed")
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],  # Playwright gives every launch a fresh, temporary profile of its own.
+        )
+        yield b
+        b.close()
+
+
+def _sign_in(page, base: str, role: str) -> None:
+    page.goto(f"{base}/overview")
+    assert "/login" in page.url
+    page.get_by_label("Username").fill(role)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/overview")
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_role_walks_every_page(server, browser, web_env, role) -> None:
+    out = ARTIFACTS / role
+    out.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    failed: list[str] = []
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    external: list[str] = []
+    page.on("request", lambda r: external.append(r.url) if not r.url.startswith(server) else None)
+    _sign_in(page, server, role)
+    # The skip link is the first thing a keyboard reaches.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent").strip() == "Skip to main content"
+
+    links = page.locator("nav[aria-label=Main] a")
+    targets = [
+        (links.nth(i).inner_text(), links.nth(i).get_attribute("href"))
+        for i in range(links.count())
+    ]
+    assert targets, "no navigation for this role"
+    for label, href in targets:
+        response = page.goto(server + href)
+        assert response.status == 200, f"{role}: {label} ({href}) -> {response.status}"
+        assert page.locator("h1").count() == 1, f"{role}: {href} needs exactly one h1"
+        page.screenshot(
+            path=str(out / f"{href.strip('/').replace('/', '_') or 'home'}.png"), full_page=True
+        )
+    if role in ("board", "analyst"):
+        page.goto(f"{server}/measures/emergency_admissions")
+        assert page.locator("img.app-chart").first.evaluate("i => i.naturalWidth") > 0
+        page.screenshot(path=str(out / "measure_detail.png"), full_page=True)
+    context.close()
+    assert not external, f"requests left the app: {external[:3]}"
+    assert not failed, f"failed requests: {failed[:3]}"
+
+
+def test_clinician_sees_own_patients(server, browser, web_env) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    _sign_in(page, server, "clinician")
+    page.goto(f"{server}/casefinding")
+    header = page.locator("table th").first.inner_text()
+    assert header == "NHS number"
+    first = page.locator("table tbody tr td").first.inner_text().replace(" ", "")
+    assert first in web_env.nhs_numbers
+    page.screenshot(
+        path=str(ARTIFACTS / "clinician" / "casefinding_identifiable.png"), full_page=True
+    )
+    context.close()
+
+
+def test_programme_manager_edits_a_milestone(server, browser, web_env) -> None:
+    if not web_env.programme_loaded:
+        skip_or_fail("the programme store is not available")
+    context = browser.new_context()
+    page = context.new_page()
+    _sign_in(page, server, "programme_manager")
+    page.goto(f"{server}/programme/workstreams")
+    card = page.locator(".nhsuk-card").first
+    card.locator("summary").click()
+    card.get_by_label("Status").select_option("at_risk")
+    card.get_by_label("Forecast date (YYYY-MM-DD)").fill("2027-01-15")
+    card.get_by_role("button").click()
+    page.wait_for_url("**/programme/workstreams?saved=*")
+    assert "saved" in page.locator("[role=status]").inner_text()
+    assert "forecast 2027-01-15" in page.locator(".nhsuk-card").first.inner_text()
+    page.screenshot(
+        path=str(ARTIFACTS / "programme_manager" / "milestone_saved.png"), full_page=True
+    )
+    context.close()
+
+
+def test_board_member_downloads_the_board_pack(server, browser) -> None:
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    _sign_in(page, server, "board")
+    page.goto(f"{server}/board-pack")
+    for fmt, magic in (("PDF", b"%PDF"), ("Excel", b"PK")):
+        with page.expect_download() as info:
+            page.get_by_role("link", name=f"({fmt})").click()
+        path = ARTIFACTS / "board" / info.value.suggested_filename
+        info.value.save_as(path)
+        assert path.read_bytes()[:4].startswith(magic)
+    context.close()
+
+
+def test_analyst_runs_and_compares_scenarios(server, browser) -> None:
+    try:
+        import joinedup.scenarios.api  # noqa: F401
+    except ImportError:
+        pytest.skip("the scenarios capability is not installed yet")
+    context = browser.new_context()
+    page = context.new_page()
+    _sign_in(page, server, "analyst")
+    page.goto(f"{server}/scenarios")
+    boxes = page.locator("input[name=scenario]")
+    assert boxes.count() >= 2
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.get_by_label("Monte Carlo runs").select_option("200")
+    page.get_by_role("button", name="Run scenarios").click()
+    page.wait_for_url("**/scenarios/runs/*", timeout=180_000)
+    assert page.locator("table tbody tr").count() == 2
+    assert page.locator("figure img").count() >= 2
+    page.screenshot(path=str(ARTIFACTS / "analyst" / "scenario_run.png"), full_page=True)
+    # Anyone signed in can open a run's address; the board cannot start one.
+    url = page.url
+    context.close()
+    context = browser.new_context()
+    page = context.new_page()
+    _sign_in(page, server, "board")
+    assert page.goto(url).status == 200
+    page.goto(f"{server}/scenarios")
+    assert page.get_by_role("button", name="Run scenarios").count() == 0
+    context.close()
