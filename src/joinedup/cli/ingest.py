@@ -12,7 +12,11 @@ from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
 
 
 def ingest(
-    paths: list[Path] = typer.Argument(..., help="Extract files, or folders of them."),
+    paths: list[Path] = typer.Argument(
+        ...,
+        help="Extract files, or folders of them (without --mapping/--table, each file's "
+        "mapping comes from its name or the folder's joinedup-manifest.yaml).",
+    ),
     table: str = typer.Option(
         None, "--table", "-t", help="Canonical table to load (optional if the mapping names it)."
     ),
@@ -36,6 +40,9 @@ def ingest(
     ),
     replaces: str = typer.Option(
         None, "--replaces", help="Batch id this corrected file replaces (history is kept)."
+    ),
+    report: Path = typer.Option(
+        None, "--report", help="Also write the load report: FILE.md (Markdown) or FILE.csv."
     ),
 ) -> None:
     """Validate, pseudonymise and load extracts; bad rows go to quarantine with a reason."""
@@ -75,6 +82,11 @@ def ingest(
     except IngestError as exc:
         raise fail(str(exc)) from None
     _summary(reports)
+    if report is not None:
+        from joinedup.ingest.report import write
+
+        write(reports, report)
+        console.print(f"load report written to {report}")
 
 
 def _summary(reports) -> None:
