@@ -12,10 +12,11 @@ pytestmark = pytest.mark.integration
 
 def test_demo_builds_once_then_reuses(tmp_path):
     runner = CliRunner()
-    args = ["demo", "--out", str(tmp_path), "--people", "2000"]
+    args = ["demo", "--out", str(tmp_path), "--people", "2000", "--no-serve"]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     assert "Population" in first.output and "beside England" in first.output
+    assert "Headline measures" in first.output and "opportunities" in first.output
     assert (tmp_path / "warehouse.duckdb").exists()
     second = runner.invoke(app, args)
     assert second.exit_code == 0, second.output

@@ -41,6 +41,32 @@ def _scenarios(out: Path, warehouse: Path) -> None:
     console.print(f"scenario charts (SVG and PNG): {paths[0].parent}")
 
 
+def _opportunities(warehouse: Path) -> None:
+    """The ten largest opportunities by practice against the best quartile."""
+    from joinedup.cli.opportunity import print_table
+    from joinedup.opportunity import opportunity_table
+    from joinedup.warehouse import open_warehouse
+
+    wh = open_warehouse(warehouse, read_only=True)
+    try:
+        measures = ["emergency_admissions", "emergency_admissions_65plus",
+                    "chronic_acsc_admissions", "ae_attendances"]  # fmt: skip
+        table = opportunity_table(wh, "practice", measures=measures)
+        print_table(table, top=10, title="Top ten opportunities (practices, best quartile)")
+    finally:
+        wh.close()
+
+
+def _serve(warehouse: Path, port: int) -> None:
+    """Create the demo users (printing their password) and serve the web app."""
+    from joinedup.cli.serve import serve
+    from joinedup.cli.users import demo as demo_users
+
+    demo_users(warehouse=warehouse, programme_db=None, password_stdin=False)
+    serve(host="127.0.0.1", port=port, warehouse=warehouse, programme_db=None,
+          insecure_cookies=False)  # fmt: skip
+
+
 def demo(
     out: Path = typer.Option(
         Path("joinedup-data"), "--out", "-o", help="Folder of the demo economy."
@@ -49,6 +75,10 @@ def demo(
         250_000, "--people", "-n", min=100, help="Size of the demo economy."
     ),
     rebuild: bool = typer.Option(False, "--rebuild", help="Build again even if present."),
+    serve: bool = typer.Option(
+        True, "--serve/--no-serve", help="End by serving the web app on 127.0.0.1."
+    ),
+    port: int = typer.Option(8000, "--port", "-p", help="Port of the web app."),
 ) -> None:
     """Build the 250,000-person demo economy (once) and show what joinedup does with it."""
     from joinedup.synth import SynthConfig, build
@@ -62,10 +92,19 @@ def demo(
         console.print(f"using the demo economy in {out} (--rebuild to build it again)")
     console.rule("Population summary")
     console.print(population_summary(warehouse))
+    console.rule("Headline measures (latest year, SPC icons on the monthly series)")
+    from joinedup.cli.measures import print_headline
+
+    print_headline(warehouse)
+    console.rule("Where is the opportunity?")
+    _opportunities(warehouse)
     console.rule("Work programme")
     _programme(out)
     console.rule("Scenarios: shifting care out of hospital (1,000 runs, seed 42, 2023-24 prices)")
     _scenarios(out, warehouse)
+    if serve:
+        console.rule("The web app")
+        _serve(warehouse, port)
 
 
 def register(app: typer.Typer) -> None:

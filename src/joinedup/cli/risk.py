@@ -97,5 +97,8 @@ def scores(
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `risk` command group to the main app."""
+    """Add the `risk` command group (scores, train, score) to the main app."""
+    from joinedup.cli.risk_model import register_risk
+
+    register_risk(group)
     app.add_typer(group, name="risk")
