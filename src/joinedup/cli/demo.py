@@ -57,6 +57,34 @@ def _opportunities(warehouse: Path) -> None:
         wh.close()
 
 
+def _risk(out: Path, warehouse: Path) -> None:
+    """Train the risk model, segment the population and evaluate the programme."""
+    from rich.table import Table
+
+    from joinedup.risk.evaluate import RTM_WARNING, evaluate_programme
+    from joinedup.risk.model import score_people, train
+    from joinedup.risk.segments import segment_people, segment_summary
+    from joinedup.warehouse import open_warehouse
+
+    with open_warehouse(warehouse, read_only=True) as wh:
+        trained = train(wh, out / "risk-model")
+        console.print(f"model card: {out / 'risk-model'}")
+        people = segment_people(score_people(wh, trained.model))
+        for kind, title in (("segment", "Bridges to Health segments"), ("tier", "Kaiser tiers")):
+            frame = segment_summary(people, kind=kind).frame
+            table = Table(*[str(c) for c in frame.columns], title=title)
+            for row in frame.itertuples(index=False):
+                table.add_row(*[f"{v:,.0f}" if isinstance(v, float) else str(v) for v in row])
+            console.print(table)
+        ev = evaluate_programme(wh, "telephone_care_management").as_dict()
+    console.print(
+        f"Telephone care management, emergency admissions: matched rate ratio "
+        f"{ev['rate_ratio']:.2f} ({ev['lower']:.2f} to {ev['upper']:.2f}); "
+        f"naive before/after {ev['naive_rate_ratio']:.2f}"
+    )
+    console.print(f"[yellow]{RTM_WARNING}[/]")
+
+
 def _serve(warehouse: Path, port: int) -> None:
     """Create the demo users (printing their password) and serve the web app."""
     from joinedup.cli.serve import serve
@@ -98,6 +126,8 @@ def demo(
     print_headline(warehouse)
     console.rule("Where is the opportunity?")
     _opportunities(warehouse)
+    console.rule("Who needs help first: risk, segments, evaluation")
+    _risk(out, warehouse)
     console.rule("Work programme")
     _programme(out)
     console.rule("Scenarios: shifting care out of hospital (1,000 runs, seed 42, 2023-24 prices)")
