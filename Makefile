@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: demo test lint format bench docs system-packages oracles clean
 
-demo: $(STAMP)
+demo: $(STAMP) system-packages
 	$(BIN)/joinedup demo
 
 test: $(STAMP) system-packages oracles
