@@ -167,6 +167,29 @@ def enrolments(wh: Warehouse) -> ibis.Table:
     return _attach_person(e.mutate(event_date=e.enrolled_on), wh)
 
 
+def feedback(wh: Warehouse) -> ibis.Table:
+    """What people report, dated by response; anonymous answers keep their place.
+
+    Person attributes are joined where the answer is linked to a person (they are null
+    for anonymous answers, which still count by provider, setting and partnership).
+    """
+    f = wh.table("feedback_response")
+    fft = f.instrument == "fft"
+    answered = fft & (f.answer_code != "6")  # "don't know" counts in FFT's denominator
+    events = f.mutate(
+        event_date=f.responded_on,
+        fft=fft,
+        fft_positive=fft & f.answer_code.isin(codes.FFT_POSITIVE),
+        fft_negative=fft & f.answer_code.isin(codes.FFT_NEGATIVE),
+        fft_answered=answered,
+        confident=(f.instrument == "ltc_confidence") & f.answer_code.isin(("1", "2")),
+        has_comment=f.comment.notnull(),
+    ).drop("comment")
+    p = persons(wh).drop("registered_from", "registered_to", "place_of_death", "partnership")
+    joined = events.left_join(p, events.person_id == p.person_id).drop("person_id_right")
+    return with_age(joined.mutate(partnership=ibis.literal("all")), joined.event_date)
+
+
 EVENT_SOURCES: dict[str, Callable[[Warehouse], ibis.Table]] = {
     "apc_spell": apc_spells,
     "ae_attendance": ae_attendances,
@@ -176,6 +199,7 @@ EVENT_SOURCES: dict[str, Callable[[Warehouse], ibis.Table]] = {
     "social_care_start": social_care_starts,
     "death": deaths,
     "programme_enrolment": enrolments,
+    "feedback": feedback,
 }
 
 

@@ -44,6 +44,7 @@ UNITS: dict[str, float | None] = {
     "per_person": 1,
     "cost_per_head": 1,
     "mean_days": None,
+    "mean_score": None,
     "ratio": 1,
 }
 OPERATORS = ("eq", "ne", "in", "not_in", "ge", "gt", "le", "lt", "is_null", "not_null")
@@ -103,6 +104,12 @@ class MeasureDefinition(BaseModel):
         None, pattern=r"^\d{4}-\d{2}$", description="Financial year, e.g. 2023-24"
     )
     target: float | None = None
+    min_responses: int = Field(
+        0,
+        ge=0,
+        description="No value is shown from fewer than this many responses (the "
+        "denominator of a proportion, the count of a mean): for surveys and feedback",
+    )
     follow_up_days: int = Field(
         0,
         ge=0,

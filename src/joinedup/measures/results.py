@@ -50,6 +50,7 @@ UNIT_LABELS = {
     "per_person": "per person per year",
     "cost_per_head": "£ per head per year",
     "mean_days": "mean days",
+    "mean_score": "mean score",
     "ratio": "ratio",
 }
 
@@ -188,6 +189,10 @@ def finalise(
     for k, v in out.items():
         res[k] = v
     res["unit"] = d.unit
+    if d.min_responses:  # no figure from too few responses
+        responses = res["numerator"] if d.kind == "mean" else res["denominator"]
+        few = responses < d.min_responses
+        res.loc[few, [c for c in res.columns if c.startswith(("value", "lower", "upper"))]] = np.nan
     res = res.sort_values(["grouping", "period_start", "group"]).reset_index(drop=True)
     if suppression:
         res = _suppress(res, f, d, parents, sums_a_field)

@@ -17,6 +17,7 @@ UNIT_LABELS = {
     "per_person": "per person",
     "cost_per_head": "£ per head",
     "mean_days": "days",
+    "mean_score": "score",
     "ratio": "ratio",
 }
 
