@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from joinedup.ingest import readers
@@ -388,6 +389,7 @@ def _process_chunk(chunk, prep, ctx, spill, store, report, identifying) -> None:
                 .group_by(["person_id", "nhs_number"])
                 .aggregate([])
             )
+            pairs = pairs.filter(pc.is_valid(pairs["person_id"]))  # anonymous rows
             spill.write("_identity", pairs, IDENTITY_SPILL)
     n_bad = int(bad.sum())
     report.rows_read += n

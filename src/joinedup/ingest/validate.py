@@ -104,7 +104,9 @@ def validate(staged: Staged, ctx: Context) -> Validated:
     nhs = None
     for col in table.columns:
         if col.name == "person_id" and table.person_level and NHS_NUMBER in staged.columns:
-            typed["person_id"], nhs = _pseudonymise(staged.columns[NHS_NUMBER], ctx, add)
+            typed["person_id"], nhs = _pseudonymise(
+                staged.columns[NHS_NUMBER], ctx, add, required=not col.nullable
+            )
             continue
         raw = staged.columns.get(col.name)
         if raw is None:
@@ -127,9 +129,13 @@ def validate(staged: Staged, ctx: Context) -> Validated:
     return Validated(table, data, staged.rows, problems, nhs)
 
 
-def _pseudonymise(raw: pa.Array, ctx: Context, add):
+def _pseudonymise(raw: pa.Array, ctx: Context, add, required: bool = True):
+    """person_ids of the NHS numbers; where the table allows anonymous rows (feedback),
+    a blank NHS number leaves person_id empty instead of failing the row."""
     normalised, valid = check_nhs_numbers(raw)
-    add(pc.is_null(raw), NHS_NUMBER, None, "required; missing (an NHS number is needed to link)")
+    if required:
+        missing = "required; missing (an NHS number is needed to link)"
+        add(pc.is_null(raw), NHS_NUMBER, None, missing)
     bad = pc.invert(valid)
     add(bad, NHS_NUMBER, None, "expected a valid 10-digit NHS number (modulus 11 check failed)")
     return person_ids_of_valid(normalised, ctx.key), normalised

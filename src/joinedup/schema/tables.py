@@ -478,8 +478,9 @@ FEEDBACK_RESPONSE = Table(
         Column(
             "answer_code",
             "string",
-            "Answer to a closed question (FFT_ANSWER for the FFT, "
+            "Answer to a closed question as its number (FFT_ANSWER for the FFT, "
             "LTC_CONFIDENCE_ANSWER for confidence)",
+            pattern=r"[0-9]{1,2}",
         ),
         Column("score", "float64", "Score of an outcome or activation measure"),
         Column(
