@@ -47,3 +47,22 @@ def test_no_figure_from_fewer_than_ten_responses(small_economy):
     assert fft.loc[small, "value"].isna().all()
     pam = got[got["measure_id"] == "pam_score"]
     assert pam.loc[pam["numerator"] < 10, "value"].isna().all()
+
+
+def test_board_view_of_a_quarter_shows_no_identifying_comment(small_economy):
+    from datetime import date
+
+    from joinedup.feedback.board import quarter_feedback
+    from joinedup.feedback.themes import could_identify
+
+    view = quarter_feedback(small_economy.warehouse_path, date(2025, 10, 1), date(2025, 12, 31))
+    f = pq.read_table(small_economy.out / "parquet" / "feedback_response.parquet").to_pandas()
+    f = f[(f["instrument"] == "fft") & (f["responded_on"].astype(str) >= "2025-10-01")
+          & (f["responded_on"].astype(str) <= "2025-12-31")]  # fmt: skip
+    ae = f[f["setting"] == "ae"]
+    row = next(s for s in view["settings"] if s["setting"].startswith("A&E"))
+    assert row["responses"] == len(ae)
+    assert row["percent_positive"] == round(100 * ae["answer_code"].isin(["1", "2"]).mean(), 1)
+    shown = pd.Series([c["comment"] for c in view["comments"]])
+    assert len(shown) and not could_identify(shown).any()
+    assert could_identify(f["comment"].dropna()).any(), "the data do hold identifying comments"

@@ -73,6 +73,7 @@ class BoardPack:
     milestones_due: list[dict[str, Any]] = field(default_factory=list)
     milestones_overdue: list[dict[str, Any]] = field(default_factory=list)
     innovation_changes: list[dict[str, Any]] = field(default_factory=list)
+    feedback: dict[str, Any] = field(default_factory=dict)
     scenario_summary: str = (
         "Scenario results appear here once the scenarios capability is wired in."
     )
@@ -148,6 +149,9 @@ def build(data: DataService, programme_url: str, quarter: str, measure_ids: list
     if "board-pack-scenarios" not in data._memo:
         data._memo["board-pack-scenarios"] = _scenarios(data)
     pack.scenario_summary, pack.scenarios = data._memo["board-pack-scenarios"]
+    from joinedup.feedback.board import quarter_feedback
+
+    pack.feedback = quarter_feedback(data.warehouse_path, first, last)
     prog = programme_summary(programme_url, today=last)
     pack.programme = prog
     if prog.get("available"):
