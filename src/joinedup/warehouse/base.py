@@ -155,7 +155,8 @@ def open_warehouse(
 ) -> Warehouse:
     """Open (creating if needed) the warehouse at ``path`` on ``backend``.
 
-    ``backend`` defaults to ``$JOINEDUP_BACKEND`` or ``duckdb``.
+    ``backend`` defaults to ``$JOINEDUP_BACKEND`` or ``duckdb``. On ``spark`` a path
+    ``X.duckdb`` means the Parquet store ``X.spark/`` (see joinedup.warehouse.spark).
     """
     backend = backend or os.environ.get("JOINEDUP_BACKEND", "duckdb")
     path = Path(path) if path is not None else default_warehouse_path()
@@ -163,4 +164,8 @@ def open_warehouse(
         from joinedup.warehouse.duckdb import DuckDBWarehouse
 
         return DuckDBWarehouse.open(path, read_only=read_only)
-    raise ValueError(f"unknown warehouse backend {backend!r}; expected one of: duckdb")
+    if backend == "spark":
+        from joinedup.warehouse.spark import SparkWarehouse
+
+        return SparkWarehouse.open(path, read_only=read_only)
+    raise ValueError(f"unknown warehouse backend {backend!r}; expected one of: duckdb, spark")
