@@ -68,6 +68,8 @@ HEADLINE_MEASURES = (
     "deaths_in_usual_place_of_residence",
     "gp_appointments_per_person",
     "acute_spend_per_head",
+    "fft_positive_ae",
+    "fft_positive_inpatient",
 )
 
 RESULT_COLUMNS = [
