@@ -11,6 +11,8 @@ happens with probability equal to the true rate ratio; a ratio above 1 adds admi
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pyarrow as pa
 
@@ -29,7 +31,9 @@ def enrol(config: SynthConfig, people: People, has: np.ndarray, spells: Spells) 
     """Choose who is enrolled and when; returns person index, enrolled and left days."""
     rng = config.rng("programme")
     start, end = day(config.start), day(config.end)
-    launch = start + (365 if config.years > 1 else 90)
+    # The service starts on the first day of the second financial year (or three months
+    # in when there is only one year).
+    launch = day(date(config.start.year + 1, 4, 1)) if config.years > 1 else start + 90
     a, b = people.exposure(start, end)
     candidate = launch + np.floor(rng.random(len(people)) * max(end - 90 - launch, 1))
     ltc = has[:, [NAMES.index(c) for c in TARGET_CONDITIONS]].sum(axis=1)
