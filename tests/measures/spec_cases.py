@@ -336,3 +336,27 @@ CASES: list[tuple[str, str, str, dict[tuple[str, str], dict[str, float | None]]]
     ("emergency_readmissions_30d", "provider", "financial_year",
      {(FY, "RXX"): {"numerator": 2, "denominator": 5}}),
 ]  # fmt: skip
+
+
+def check_case(frame, measure: str, by: str, expected: dict, rel: float) -> None:
+    """Assert the computed ``frame`` holds every expected value of one spec case.
+
+    Counts must match exactly; values to relative tolerance ``rel``; None means "no
+    value" (suppressed or undefined).
+    """
+    import pandas as pd
+    import pytest
+
+    frame = frame[(frame["measure_id"] == measure) & (frame["grouping"] == by)]
+    for (label, group), want in expected.items():
+        row = frame[(frame["period"] == label) & (frame["group"] == group)]
+        assert len(row) == 1, f"{measure} by {by}: no single row for {label} / {group}"
+        row = row.iloc[0]
+        for column, value in want.items():
+            got = row[column]
+            if value is None:
+                assert pd.isna(got), f"{measure} {group} {column}: expected no value, got {got}"
+            elif column in ("numerator", "denominator"):
+                assert got == value, f"{measure} {group} {column}: {got} != {value}"
+            else:
+                assert got == pytest.approx(value, rel=rel), f"{measure} {group} {column}"

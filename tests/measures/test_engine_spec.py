@@ -14,7 +14,7 @@ from datetime import date
 import pandas as pd
 import pyarrow as pa
 import pytest
-from spec_cases import CASES, SPELLS, TABLES
+from spec_cases import CASES, SPELLS, TABLES, check_case
 
 from joinedup.measures import MeasureError, compute, finalise, headline, load_library, spc_for
 from joinedup.measures.cache import MeasureCache
@@ -61,20 +61,7 @@ def results(warehouse: str) -> dict[str, pd.DataFrame]:
     ids=[f"{m}-{b}-{p}" for m, b, p, _ in CASES],
 )
 def test_spec_case(results, measure, by, period, expected) -> None:
-    frame = results[period]
-    frame = frame[(frame["measure_id"] == measure) & (frame["grouping"] == by)]
-    for (label, group), want in expected.items():
-        row = frame[(frame["period"] == label) & (frame["group"] == group)]
-        assert len(row) == 1, f"{measure} by {by}: no single row for {label} / {group}"
-        row = row.iloc[0]
-        for column, value in want.items():
-            got = row[column]
-            if value is None:
-                assert pd.isna(got), f"{measure} {group} {column}: expected no value, got {got}"
-            elif column in ("numerator", "denominator"):
-                assert got == value, f"{measure} {group} {column}: {got} != {value}"
-            else:
-                assert got == pytest.approx(value, rel=1e-12), f"{measure} {group} {column}"
+    check_case(results[period], measure, by, expected, rel=1e-12)
 
 
 def test_groups_without_events_or_people_are_absent_not_invented(results) -> None:

@@ -171,17 +171,4 @@ def measure_results(spec_wh) -> dict[str, pd.DataFrame]:
     ids=[f"{m}-{b}-{p}" for m, b, p, _ in spec_cases.CASES],
 )
 def test_measure_spec_case(measure_results, measure, by, period, expected) -> None:
-    frame = measure_results[period]
-    frame = frame[(frame["measure_id"] == measure) & (frame["grouping"] == by)]
-    for (label, group), want in expected.items():
-        row = frame[(frame["period"] == label) & (frame["group"] == group)]
-        assert len(row) == 1, f"{measure} by {by}: no single row for {label} / {group}"
-        row = row.iloc[0]
-        for column, value in want.items():
-            got = row[column]
-            if value is None:
-                assert pd.isna(got), f"{measure} {group} {column}: expected no value, got {got}"
-            elif column in ("numerator", "denominator"):
-                assert got == value, f"{measure} {group} {column}: {got} != {value}"
-            else:
-                assert got == pytest.approx(value, rel=1e-9), f"{measure} {group} {column}"
+    spec_cases.check_case(measure_results[period], measure, by, expected, rel=1e-9)
