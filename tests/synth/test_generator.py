@@ -15,6 +15,7 @@ from joinedup.cli import app
 from joinedup.schema import TABLES
 from joinedup.schema.conformance import table_problems
 from joinedup.synth import SynthConfig, build, generate
+from joinedup.synth.admissions import KIND_EMERGENCY, KIND_FINAL, Spells, tidy, unfinished
 
 
 def _frames(config: SynthConfig) -> dict[str, pd.DataFrame]:
@@ -49,9 +50,19 @@ def test_generator_invariants(people, years, seed, effect):
 
     spells = f["apc_spell"]
     adm, dis = pd.to_datetime(spells["admitted_on"]), pd.to_datetime(spells["discharged_on"])
-    assert (dis >= adm).all(), "discharge before admission"
-    # A person's spells never overlap.
-    s = spells.assign(adm=adm, dis=dis).sort_values(["person_id", "adm"])
+    finished = dis.notna()
+    assert (dis[finished] >= adm[finished]).all(), "discharge before admission"
+    # Unfinished spells (still in hospital when the data end) have no discharge date and
+    # destination 98, and only they; every discharge is on or before the last day.
+    window_end = pd.Timestamp(config.end)
+    assert ((spells["discharge_destination"] == "98") == ~finished).all()
+    assert (dis[finished] <= window_end).all()
+    # An unfinished spell is its person's last, and they are alive and registered at the end.
+    open_who = spells.loc[~finished, "person_id"]
+    assert death.loc[open_who].isna().all() and left.loc[open_who].isna().all()
+    assert not open_who.duplicated().any()
+    # A person's spells never overlap (an unfinished spell runs to the end).
+    s = spells.assign(adm=adm, dis=dis.fillna(window_end)).sort_values(["person_id", "adm"])
     prev = s.groupby("person_id")["dis"].shift()
     assert not (s["adm"] < prev).any(), "overlapping spells"
     # Only people who die in hospital have a spell ending in death, on the day they die.
@@ -63,7 +74,7 @@ def test_generator_invariants(people, years, seed, effect):
     ae = f["ae_attendance"]
     assert (ae["departed_at"] >= ae["arrived_at"]).all()
     events = {
-        "apc_spell": dis,
+        "apc_spell": dis.fillna(adm),
         "ae_attendance": pd.to_datetime(ae["arrived_at"].dt.date),
         "op_appointment": pd.to_datetime(f["op_appointment"]["date"]),
         "gp_appointment": pd.to_datetime(f["gp_appointment"]["date"]),
@@ -133,3 +144,23 @@ def test_synth_command_writes_warehouse_truth_and_prints_the_comparison(tmp_path
     assert (tmp_path / "truth.json").exists()
     assert "England" in result.output
     assert len(list((tmp_path / "parquet").glob("*.parquet"))) == len(TABLES)
+
+
+@pytest.mark.unit
+def test_stays_running_past_the_window_end_are_unfinished_not_clipped():
+    end = 100
+    # Person 0 is alive and registered at the end (exposure runs to end + 1); person 1
+    # left the list on day 80; person 2 died in hospital on day 90 (final spell).
+    spell_end = np.array([end + 1, 80, 85])
+    spells = Spells(
+        who=np.array([0, 0, 1, 2, 2]),
+        admitted=np.array([10, 95, 70, 40, 85]),
+        discharged=np.array([12, 130, 95, 50, 90]),
+        kind=np.array([KIND_EMERGENCY] * 4 + [KIND_FINAL], np.int8),
+    )
+    kept = spells.select(tidy(spells, spell_end, end))
+    by_admission = dict(zip(kept.admitted.tolist(), kept.discharged.tolist(), strict=True))
+    # Person 0's second stay keeps its discharge (day 130): unfinished at the end.
+    # Person 1's stay ends on the last day registered (79); person 2's final on death.
+    assert by_admission == {10: 12, 95: 130, 70: 79, 40: 50, 85: 90}
+    assert kept.admitted[unfinished(kept, end)].tolist() == [95]

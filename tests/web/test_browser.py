@@ -133,6 +133,64 @@ def test_clinician_sees_own_patients(server, browser, web_env) -> None:
     context.close()
 
 
+def test_practice_feed_for_its_own_clinicians_only(server, browser, web_env) -> None:
+    """A clinician signs in, opens "My practice" and sees this week's attendances,
+    admissions and discharges with NHS numbers and reasons to act; a clinician of
+    another practice is refused; the IG lead finds every patient shown in the audit."""
+    from joinedup.web.accounts import add_user, list_users
+
+    if "clinician-elsewhere" not in {u.username for u in list_users(web_env.app.state.accounts)}:
+        add_user(web_env.app.state.accounts, "clinician-elsewhere", "clinician",
+                 web_env.other_practice, PASSWORD)  # fmt: skip
+    out = ARTIFACTS / "clinician"
+    out.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    _sign_in(page, server, "clinician")
+    page.get_by_role("link", name="My practice").click()
+    page.wait_for_url(f"{server}/practices/{web_env.practice}/feed")
+    assert "your patients in hospital" in page.locator("h1").inner_text()
+    page.select_option("#days", "28")  # a small practice may be quiet for a week
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**days=28**")
+    rows = page.locator("tr.feed-row")
+    assert rows.count() > 0
+    events = {rows.nth(i).get_attribute("data-event") for i in range(rows.count())}
+    assert events <= {"ae_attendance", "emergency_admission", "discharge"}
+    shown = {
+        rows.nth(i).locator("td").nth(2).inner_text().replace(" ", "") for i in range(rows.count())
+    }
+    assert shown <= web_env.nhs_numbers
+    assert page.locator("tr.feed-row strong").count() > 0, "no reasons to act shown"
+    page.screenshot(path=str(out / "practice_feed.png"), full_page=True)
+    page.goto(f"{server}/practices/{web_env.practice}/attenders")
+    assert page.locator("h1").inner_text().endswith("frequent attenders")
+    page.screenshot(path=str(out / "practice_attenders.png"), full_page=True)
+    page.goto(f"{server}/practices/{web_env.practice}")
+    assert page.locator("#prevalence tbody tr").count() >= 10
+    charts = page.locator("img.app-chart")
+    assert charts.count() >= 2
+    assert charts.first.evaluate("i => i.complete && i.naturalWidth") > 0
+    page.screenshot(path=str(out / "practice_profile.png"), full_page=True)
+    context.close()
+
+    other = browser.new_context()
+    page = other.new_page()
+    _sign_in(page, server, "clinician-elsewhere")
+    response = page.goto(f"{server}/practices/{web_env.practice}/feed")
+    assert response.status == 403
+    assert "own practice" in page.locator("main").inner_text()
+    other.close()
+
+    ig = browser.new_context()
+    page = ig.new_page()
+    _sign_in(page, server, "ig_lead")
+    page.goto(f"{server}/audit?q=/practices/{web_env.practice}/feed")
+    logged = page.locator("main table tbody tr")
+    assert logged.count() >= len(shown)
+    ig.close()
+
+
 def test_programme_manager_edits_a_milestone(server, browser, web_env) -> None:
     if not web_env.programme_loaded:
         skip_or_fail("the programme store is not available")

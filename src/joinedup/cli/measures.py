@@ -130,13 +130,18 @@ def _write(results, fmt: str, out: Path | None) -> None:
 
 
 def _print_table(results) -> None:
+    # Feedback measures with a response base carry responses, eligible and a rate.
+    rates = "response_rate" in results.columns
     table = RichTable()
     table.add_column("measure", no_wrap=True)
-    for name in ("by", "group", "period", "numerator", "denominator", "value", "95% CI", "unit"):
+    names = ["by", "group", "period", "numerator", "denominator", "value", "95% CI", "unit"]
+    if rates:
+        names += ["responses", "eligible", "response rate"]
+    for name in names:
         table.add_column(name, no_wrap=name in ("group", "period"))
     for r in results.itertuples():
         ci = f"{_fmt(r.lower)} - {_fmt(r.upper)}" if not _missing(r.lower) else "-"
-        table.add_row(
+        row = [
             r.measure_id,
             r.grouping,
             str(r.group),
@@ -146,12 +151,21 @@ def _print_table(results) -> None:
             _fmt(r.value),
             ci,
             r.unit,
-        )
+        ]
+        if rates:
+            rate = "-" if _missing(r.response_rate) else f"{r.response_rate:.1f}%"
+            row += [_fmt(r.responses, 0), _fmt(r.eligible, 0), rate]
+        table.add_row(*row)
     console.print(table)
     console.print(
         f"{len(results):,} rows; '-' marks suppressed or undefined figures (counts 1-7 and "
         "the cells that would reveal them are hidden)"
     )
+    if rates:
+        console.print(
+            "response rate: responses per 100 eligible (what the answers are about, e.g. "
+            "A&E attendances) in the same period and group; no value from too few responses"
+        )
 
 
 def _missing(value: object) -> bool:

@@ -48,11 +48,14 @@ def serve(
             "`joinedup users add NAME --role admin --org ORG --password-stdin`"
         )
     app = create_app(settings)
-    # Draw the overview's headline measures while the server starts, so the first page
-    # a newcomer opens is quick.
-    threading.Thread(
-        target=app.state.data.headline, args=(settings.headline_measures,), daemon=True
-    ).start()
+
+    # Draw the overview's headline measures and score the population (case finding,
+    # segments) while the server starts, so the first pages a newcomer opens are quick.
+    def warm() -> None:
+        app.state.data.headline(settings.headline_measures)
+        app.state.data.segments()
+
+    threading.Thread(target=warm, daemon=True).start()
     console.print(f"joinedup web app on [bold]http://{host}:{port}/[/] (warehouse {path})")
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 

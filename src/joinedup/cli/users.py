@@ -137,7 +137,8 @@ def demo(
     console.print(f"password for every demo user: [bold]{password}[/]")
     console.print(
         "sign in at the address `joinedup serve` prints (http://127.0.0.1:8000/ by default); "
-        f"demo-clinician sees the case-finding list of practice {practice}"
+        f"demo-clinician sees the case-finding list and this week's hospital activity "
+        f"(My practice) of practice {practice}"
     )
 
 

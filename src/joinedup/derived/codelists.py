@@ -39,3 +39,11 @@ INJURY_PRIMARY = ("S", "T")
 
 # Hip fracture, PHOF indicator C28: primary diagnosis S72.0, S72.1, S72.2.
 HIP_FRACTURE = ("S720", "S721", "S722")
+
+# Cancer, as the national emergency readmission indicators exclude it (NHS Digital
+# I02040 / NHS Outcomes Framework 3b): malignant neoplasms C00-C97 and neoplasms of
+# uncertain behaviour D37-D48, in any diagnosis position.
+CANCER = ("C", *(f"D{n}" for n in range(37, 49)))
+
+# Main specialties of obstetric care (treatment function codes): obstetrics, midwifery.
+OBSTETRIC_SPECIALTIES = ("501", "560")

@@ -22,6 +22,10 @@ from joinedup.warehouse import Warehouse
 # a simplification of the HRG-specific trim points of the national tariff).
 EXCESS_BED_DAY_TRIM_POINT = 14
 READMISSION_WINDOW_DAYS = 30
+# Discharge-dated measures start in the first month beginning more than this many days
+# after the earliest admission held (see apc_discharges): 31 to 61 days of admissions
+# before their first discharge, so that only stays of over a month could be missing.
+DISCHARGE_LOOK_BACK_DAYS = 30
 
 
 def _starts_with_any(value: ibis.Value, prefixes: tuple[str, ...]) -> ibis.Value:
@@ -38,49 +42,67 @@ def _attach_person(events: ibis.Table, wh: Warehouse) -> ibis.Table:
     return with_age(joined, joined.event_date)
 
 
-def apc_spells(wh: Warehouse) -> ibis.Table:
-    """Hospital spells with admission type, length of stay, readmission and case-mix flags."""
+def _flagged_spells(wh: Warehouse) -> ibis.Table:
+    """Hospital spells with admission type, length of stay, readmission and case-mix flags.
+
+    Unfinished spells (no discharge date; discharge destination 98) have no length of
+    stay: ``los_days`` and the flags built on it are null, and they are never readmitted.
+    """
     s = wh.table("apc_spell")
+    d = wh.table("apc_diagnosis")
+
+    def coded(prefixes: tuple[str, ...], name: str) -> ibis.Table:
+        hit = d.filter(_starts_with_any(d.icd10, prefixes))
+        return hit.select("spell_id").distinct().mutate(**{name: ibis.literal(True)})
+
+    s = s.left_join(coded(codelists.CANCER, "cancer_coded"), "spell_id").drop("spell_id_right")
+    s = s.left_join(coded(codelists.FALL_EXTERNAL_CAUSE, "fall_cause"), "spell_id").drop(
+        "spell_id_right"
+    )
     emergency = s.admission_method.isin(codes.EMERGENCY_METHODS)
     elective = s.admission_method.isin(codes.ELECTIVE_METHODS)
+    cancer = s.cancer_coded.fill_null(False) | _starts_with_any(
+        s.primary_diagnosis, codelists.CANCER
+    ).fill_null(False)
+    obstetric = s.specialty.isin(codelists.OBSTETRIC_SPECIALTIES).fill_null(False)
     los = s.discharged_on.delta(s.admitted_on, unit="day")
-    # The next emergency admission of the same person after this one (ties by spell id).
+    # The next emergency admission of the same person after this one (ties by spell id)
+    # that the national indicator counts as a readmission: not for cancer, not obstetric.
+    readmission = emergency & ~cancer & ~obstetric
     later = ibis.window(group_by=s.person_id, order_by=[s.admitted_on, s.spell_id], rows=(1, None))
-    next_emergency = ibis.cases((emergency, s.admitted_on), else_=None).min().over(later)
+    next_emergency = ibis.cases((readmission, s.admitted_on), else_=None).min().over(later)
     spells = s.mutate(
-        event_date=s.admitted_on,
         emergency=emergency,
         elective=elective & (s.patient_classification == "1"),
         daycase=elective & (s.patient_classification == "2"),
         maternity=s.admission_method.isin(codes.MATERNITY_METHODS),
+        ordinary=s.patient_classification == "1",
+        finished=s.discharged_on.notnull(),
+        cancer=cancer,
+        obstetric=obstetric,
         los_days=los,
         zero_los=los == 0,
         stay_21_plus=los >= 21,
         excess_bed_days=ibis.greatest(los - EXCESS_BED_DAY_TRIM_POINT, 0),
         died_in_hospital=s.discharge_destination == "79",
+        # Within 30 days: 0 to 29 days after the day of discharge (NHS Digital I02040).
         readmitted_30d=(
             next_emergency.notnull()
             & (next_emergency >= s.discharged_on)
-            & (next_emergency.delta(s.discharged_on, unit="day") <= READMISSION_WINDOW_DAYS)
+            & (next_emergency.delta(s.discharged_on, unit="day") < READMISSION_WINDOW_DAYS)
             & (s.discharge_destination != "79")
         ).fill_null(False),
         chronic_acsc=_starts_with_any(s.primary_diagnosis, codelists.CHRONIC_ACSC).fill_null(False),
         hip_fracture=_starts_with_any(s.primary_diagnosis, codelists.HIP_FRACTURE).fill_null(False),
-    )
-    d = wh.table("apc_diagnosis")
-    fall_spells = (
-        d.filter(_starts_with_any(d.icd10, codelists.FALL_EXTERNAL_CAUSE))
-        .select("spell_id")
-        .distinct()
-        .mutate(fall_cause=ibis.literal(True))
-    )
-    spells = spells.left_join(fall_spells, "spell_id").drop("spell_id_right")
-    spells = spells.mutate(
         fall=(
-            spells.fall_cause.fill_null(False)
-            & _starts_with_any(spells.primary_diagnosis, codelists.INJURY_PRIMARY)
-        ).fill_null(False)
-    ).drop("fall_cause")
+            s.fall_cause.fill_null(False)
+            & _starts_with_any(s.primary_diagnosis, codelists.INJURY_PRIMARY)
+        ).fill_null(False),
+    )
+    return spells.drop("cancer_coded", "fall_cause")
+
+
+def _with_people(spells: ibis.Table, wh: Warehouse) -> ibis.Table:
     out = _attach_person(spells, wh)
     return out.mutate(
         last_90_days_of_life=(
@@ -88,6 +110,36 @@ def apc_spells(wh: Warehouse) -> ibis.Table:
             & (out.date_of_death.delta(out.admitted_on, unit="day") <= 90)
         ).fill_null(False)
     )
+
+
+def apc_spells(wh: Warehouse) -> ibis.Table:
+    """Hospital spells dated by admission, finished or not, with their flags."""
+    s = _flagged_spells(wh)
+    return _with_people(s.mutate(event_date=s.admitted_on), wh)
+
+
+def apc_discharges(wh: Warehouse) -> ibis.Table:
+    """Finished hospital spells dated by discharge, with the flags of ``apc_spell``.
+
+    Length of stay is known only for finished spells, and every spell discharged in a
+    period has finished by the period's end, so measures of length of stay count these:
+    their latest period is as complete as any other. Spells still in hospital when the
+    data end (no discharge date) are left out.
+
+    Discharges before the first calendar month that starts more than
+    ``DISCHARGE_LOOK_BACK_DAYS`` days after the earliest admission held are left out
+    too. Data that start with admissions (the synthetic economy; an extract by
+    admission date) hold none of the stays that began before they start, so their
+    first weeks of discharges would be only the short stays. Where the data hold
+    admissions long before the period analysed, as an extract by discharge date does,
+    nothing is left out.
+    """
+    s = _flagged_spells(wh)
+    first = wh.table("apc_spell").admitted_on.min()
+    later = first + ibis.interval(days=DISCHARGE_LOOK_BACK_DAYS)
+    cutoff = later.truncate("M") + ibis.interval(months=1)  # the month after ``later``'s
+    s = s.filter(s.discharged_on.notnull() & (s.discharged_on >= cutoff))
+    return _with_people(s.mutate(event_date=s.discharged_on), wh)
 
 
 def ae_attendances(wh: Warehouse) -> ibis.Table:
@@ -192,6 +244,7 @@ def feedback(wh: Warehouse) -> ibis.Table:
 
 EVENT_SOURCES: dict[str, Callable[[Warehouse], ibis.Table]] = {
     "apc_spell": apc_spells,
+    "apc_discharge": apc_discharges,
     "ae_attendance": ae_attendances,
     "op_appointment": op_appointments,
     "gp_appointment": gp_appointments,

@@ -21,6 +21,7 @@ from joinedup.schema import Column, Table
 from joinedup.schema import tables as t
 
 EARLIEST = date(1900, 1, 1)
+UNFINISHED = "98"  # discharge destination of a spell not finished when the data were taken
 
 # Pairs of columns whose dates must be in order: (earlier, later, words).
 ORDERED = {
@@ -121,6 +122,8 @@ def validate(staged: Staged, ctx: Context) -> Validated:
         if earlier in typed and later in typed:
             out_of_order = pc.less(typed[later], typed[earlier])
             add(out_of_order, later, staged.columns.get(later), f"expected {words}")
+    if table.name == "apc_spell":
+        _check_unfinished(typed, staged, add)
     if ctx.deaths and table.person_level and table.event_date_columns:
         _check_death(table, typed, staged, ctx, add)
     if table.primary_key and table.name in ctx.seen_keys:
@@ -166,6 +169,26 @@ def _check_values(col: Column, values: pa.Array, raw: pa.Array, add) -> None:
         early = pc.less(as_date, pa.scalar(lo, pa.date32()))
         late = pc.greater(as_date, pa.scalar(hi, pa.date32()))
         add(pc.or_(early, late), col.name, raw, f"expected a date from {lo:%d/%m/%Y} to today")
+
+
+def _check_unfinished(typed, staged: Staged, add) -> None:
+    """A spell has a discharge date unless it is unfinished: destination 98 (HES DISDEST
+    "not applicable: hospital provider spell not finished") or no destination given."""
+    discharged, destination = typed["discharged_on"], typed["discharge_destination"]
+    unfinished = pc.equal(destination, UNFINISHED)
+    missing = pc.and_(pc.is_null(discharged), pc.is_valid(destination))
+    add(
+        pc.and_(missing, pc.invert(unfinished)),
+        "discharged_on",
+        staged.columns.get("discharged_on"),
+        f"required unless the spell is unfinished (discharge destination {UNFINISHED})",
+    )
+    add(
+        pc.and_(pc.is_valid(discharged), unfinished),
+        "discharge_destination",
+        staged.columns.get("discharge_destination"),
+        f"destination {UNFINISHED} means the spell has not finished: expected no discharge date",
+    )
 
 
 def _check_death(table: Table, typed, staged: Staged, ctx: Context, add) -> None:

@@ -74,12 +74,65 @@ class Count(BaseModel):
     @field_validator("condition")
     @classmethod
     def _known_conditions(cls, v: list[str]) -> list[str]:
-        unknown = [c for c in v if c not in CONDITION]
-        if unknown:
-            raise ValueError(
-                f"unknown condition {unknown[0]!r}; expected one of {', '.join(CONDITION)}"
-            )
-        return v
+        return _known_conditions(v)
+
+
+def _known_conditions(v: list[str]) -> list[str]:
+    unknown = [c for c in v if c not in CONDITION]
+    if unknown:
+        raise ValueError(
+            f"unknown condition {unknown[0]!r}; expected one of {', '.join(CONDITION)}"
+        )
+    return v
+
+
+#: Groupings a response rate is given for unless ``response_base.groupings`` says
+#: otherwise: those a response carries itself. Anonymous answers (most FFT answers may
+#: be) have no person attributes, so a rate by age or practice would count only the
+#: linked answers against every eligible event and understate the rate.
+RESPONSE_RATE_GROUPINGS = ("partnership", "provider")
+
+
+class ResponseBase(BaseModel):
+    """What a feedback measure's responses are a response to (for response rates).
+
+    An ordinary count over an event source (or the registered population), counted in
+    the same periods and groups as the measure: A&E attendances for the A&E Friends and
+    Family Test, discharges for hospital stays and so on.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str | None = Field(
+        None, description="Event source, or 'population' for the registered population"
+    )
+    where: dict[str, Any] = Field(default_factory=dict, description="Conditions, all must hold")
+    condition: list[str] = Field(
+        default_factory=list,
+        description="Only people with one of these long-term conditions recorded before the event",
+    )
+    groupings: list[str] | None = Field(
+        None,
+        description="Groupings with a response rate (default: partnership and provider, "
+        "where the base can be grouped so)",
+    )
+    label: str | None = Field(
+        None, description="What is counted, in words, e.g. 'A&E attendances' (default: source)"
+    )
+
+    @field_validator("condition")
+    @classmethod
+    def _known_conditions(cls, v: list[str]) -> list[str]:
+        return _known_conditions(v)
+
+    @property
+    def text(self) -> str:
+        """What is counted, in words (the label, or the source's name)."""
+        return self.label or str(self.source).replace("_", " ")
+
+    def count(self) -> Count:
+        """The base as a :class:`Count` (what the engine counts)."""
+        return Count(source=self.source, where=self.where, condition=self.condition)
 
 
 class MeasureDefinition(BaseModel):
@@ -115,6 +168,11 @@ class MeasureDefinition(BaseModel):
         ge=0,
         description="Days of data needed after a period ends (e.g. 30 for 30-day "
         "readmissions); later periods are left out as incomplete",
+    )
+    response_base: ResponseBase | None = Field(
+        None,
+        description="What the responses are a response to (the eligible events), so "
+        "that each figure has its response rate beside it: for feedback measures",
     )
     national_source: str | None = None
     topics: list[str] = Field(default_factory=list)
@@ -165,7 +223,67 @@ class MeasureDefinition(BaseModel):
         for g in self.groupings:
             if g not in applicable:
                 raise ValueError(f"grouping {g!r} does not apply to this measure's sources")
+        if self.response_base is not None:
+            self._check_response_base(self.response_base)
         return self
+
+    def _check_response_base(self, base: ResponseBase) -> None:
+        if self.kind not in ("proportion", "mean"):
+            raise ValueError(
+                "response_base applies to measures of responses (a proportion of the "
+                f"answers or a mean score), not to a {self.kind}"
+            )
+        _check_count("response_base", base.count())
+        fields = POPULATION_FIELDS if base.source == POPULATION else source_fields(base.source)
+        supported = [g for g in self.groupings if GROUPINGS[g] in fields]
+        if base.groupings is None:
+            base.groupings = [g for g in RESPONSE_RATE_GROUPINGS if g in supported]
+        for g in base.groupings:
+            if g not in GROUPINGS:
+                raise ValueError(
+                    f"response_base.groupings: unknown grouping {g!r}; expected some of "
+                    f"{', '.join(GROUPINGS)}"
+                )
+            if g not in self.groupings:
+                raise ValueError(
+                    f"response_base.groupings: the measure is not grouped by {g!r}; it "
+                    f"allows: {', '.join(self.groupings)}"
+                )
+            if g not in supported:
+                raise ValueError(
+                    f"response_base.groupings: {base.source} cannot be grouped by {g!r} "
+                    f"(it has no field {GROUPINGS[g]!r})"
+                )
+
+    @property
+    def base_measure(self) -> MeasureDefinition | None:
+        """The response base as an ordinary measure whose denominator counts it.
+
+        A proportion of events (a one-pass count of the base's rows) or, for a
+        population base, a rate of the population over itself; the engine counts it
+        like any other measure, by the same periods and groupings. None without a
+        response base.
+        """
+        base = self.response_base
+        if base is None:
+            return None
+        count = base.count().model_dump(exclude_none=True, exclude={"value"})
+        population = base.source == POPULATION
+        return MeasureDefinition.model_validate(
+            {
+                "id": f"{self.id}_eligible",
+                "title": f"Eligible for {self.title}",
+                "description": f"What the responses to {self.id!r} are a response to.",
+                "kind": "rate" if population else "proportion",
+                "numerator": count if population else {},
+                "denominator": count,
+                "unit": "per_1000" if population else "percent",
+                "direction": "neutral",
+                "period": self.period,
+                "groupings": list(base.groupings or []) or ["partnership"],
+                "follow_up_days": self.follow_up_days,
+            }
+        )
 
     def _groupable(self, grouping: str) -> bool:
         column = GROUPINGS[grouping]

@@ -8,6 +8,7 @@ are added by :mod:`joinedup.measures.stats`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,9 +16,11 @@ from datetime import date, timedelta
 from typing import Any
 
 import ibis
+import numpy as np
 import pandas as pd
 
-from joinedup.derived import event_source, registered_population
+from joinedup.derived import event_source, persons, registered_population
+from joinedup.derived.persons import with_age
 from joinedup.measures.definition import (
     GROUPINGS,
     PERIODS,
@@ -175,20 +178,26 @@ def _mask(t: ibis.Table, where: dict[str, Any]) -> ibis.Value:
 
 
 def _needed_columns(plan: Iterable[MeasureDefinition]) -> dict[str, set[str]]:
-    """Columns of each event source that two or more of ``plan``'s counts read."""
-    uses: dict[str, int] = {}
+    """Columns of each event source that two or more queries of ``plan`` read.
+
+    The counts of one source with the same keys and groupings share one query (see
+    :meth:`Sources.batched`), so a source is read once per such combination: it is worth
+    materialising only when there are two or more.
+    """
+    reads: dict[str, set[tuple]] = {}
     columns: dict[str, set[str]] = {}
     base = {"person_id", "event_date", "period_start", "esp_band", *GROUPINGS.values()}
     for d in plan:
+        for req in _requests(d):
+            reads.setdefault(req.source, set()).add((req.keys, tuple(d.groupings)))
         for count in (d.numerator_count, d.denominator):
             if count is None or count.source in (None, POPULATION):
                 continue
-            uses[count.source] = uses.get(count.source, 0) + 1
             cols = columns.setdefault(count.source, set(base))
             cols.update(count.where)
             if count.value:
                 cols.add(count.value)
-    return {source: cols for source, cols in columns.items() if uses[source] >= 2}
+    return {source: cols for source, cols in columns.items() if len(reads[source]) >= 2}
 
 
 class Sources:
@@ -218,10 +227,13 @@ class Sources:
         self.data_end = data_end or periods[-1].end
         self.labels = {p.start: p.label for p in periods}
         self.plan = list(plan)
+        # Response bases are counted beside their measures: let them share passes too.
+        self.plan += [b for d in self.plan if (b := getattr(d, "base_measure", None)) is not None]
         self.columns = _needed_columns(self.plan)
         self._population_counts: dict[str, pd.DataFrame] | None = None
         self._events: dict[str, ibis.Table] = {}
         self._population: ibis.Table | None = None
+        self._batches: list[tuple[set[str], dict[_Request, pd.DataFrame]]] = []
         self.memo: dict[str, pd.DataFrame] = {}
 
     @classmethod
@@ -266,8 +278,41 @@ class Sources:
         plan asks for. None when ``count`` is not one of the plan's.
         """
         if self._population_counts is None:
-            self._population_counts = _count_populations(self)
+            specs: dict[str, Count] = {}
+            groupings: set[str] = set()
+            for d in self.plan:
+                den = d.denominator
+                if den is not None and den.source == POPULATION and not den.value:
+                    specs.setdefault(_key(den.model_dump()), den)
+                    groupings.update(g for g in d.groupings if GROUPINGS[g] in POPULATION_FIELDS)
+            self._population_counts = _count_populations(self, specs, groupings)
         return self._population_counts.get(_key(count.model_dump()))
+
+    def batched(self, req: _Request, groupings: list[str]) -> pd.DataFrame | None:
+        """``req`` by ``groupings`` from one pass shared with the plan's other requests.
+
+        On first use for a source, keys and groupings, every request of the plan's
+        measures over that source with those keys, that allow those groupings, is
+        computed in one GROUPING SETS query. None when ``req`` is not shared with
+        another request of the plan (then it is computed on its own).
+        """
+        for covered, frames in self._batches:
+            if req in frames and set(groupings) <= covered:
+                out = frames[req]
+                return out[out["grouping"].isin(groupings)].reset_index(drop=True)
+        members = list(
+            dict.fromkeys(
+                r
+                for d in self.plan
+                if set(groupings) <= set(d.groupings)
+                for r in _requests(d)
+                if r.source == req.source and r.keys == req.keys
+            )
+        )
+        if req not in members or len(members) < 2:
+            return None
+        self._batches.append((set(groupings), _batch(self, members, groupings)))
+        return self.batched(req, groupings)
 
     def release(self) -> None:
         """Drop the materialised tables (call before closing the warehouse)."""
@@ -295,13 +340,7 @@ def _grouped(
     a mean the single value gives ``n``, ``total`` and ``total_sq``. Missing group values
     are reported as "unknown". Returns a long frame with ``grouping`` and ``group``.
     """
-    gcols = {g: f"g_{g}" for g in groupings}
-    inner = t.select(
-        period_start=t.period_start,
-        **{k: t[k] for k in keys},
-        **{gcols[g]: t[GROUPINGS[g]].cast("string").fill_null("unknown") for g in groupings},
-        **{name: v.cast("float64") for name, v in values.items() if v is not None},
-    )
+    columns = {name: v.cast("float64") for name, v in values.items() if v is not None}
     if mean:
         (name,) = values
         aggs = [f"count({name}) AS n", f"sum({name}) AS total", f"sum({name} * {name}) AS total_sq"]
@@ -310,6 +349,25 @@ def _grouped(
             f"count(*) AS {name}" if v is None else f"sum({name}) AS {name}"
             for name, v in values.items()
         ]
+    return _grouping_sets(wh, t, groupings, keys, columns, aggs)
+
+
+def _grouping_sets(
+    wh: Warehouse,
+    t: ibis.Table,
+    groupings: list[str],
+    keys: list[str],
+    columns: dict[str, ibis.Value],
+    aggs: list[str],
+) -> pd.DataFrame:
+    """``aggs`` (SQL over ``columns``) by period, ``keys`` and each grouping of ``t``."""
+    gcols = {g: f"g_{g}" for g in groupings}
+    inner = t.select(
+        period_start=t.period_start,
+        **{k: t[k] for k in keys},
+        **{gcols[g]: t[GROUPINGS[g]].cast("string").fill_null("unknown") for g in groupings},
+        **columns,
+    )
     # The outer query is SQL (Ibis has no GROUPING SETS); register the in-memory
     # tables (the periods) that the compiled inner query refers to, as execute() would.
     wh.con._run_pre_execute_hooks(inner)
@@ -332,6 +390,173 @@ def _grouped(
     return out
 
 
+@dataclass(frozen=True)
+class _Request:
+    """One aggregate over an event source, as :func:`_grouped` computes it.
+
+    The rows are those of ``source`` meeting ``where`` (with one of ``condition``
+    recorded by the event date); ``values`` are (output name, kind, field, hit) with
+    kind "rows" (count rows), "sum" (sum ``field``) or "hit" (sum 1, or ``field``, over
+    rows also meeting the conditions ``hits[hit]``, else 0); ``mean`` averages the single
+    value's field. Requests compare by content (conditions as JSON).
+    """
+
+    source: str
+    where_key: str
+    condition: tuple[str, ...]
+    keys: tuple[str, ...]
+    values: tuple[tuple[str, str, str | None, str | None], ...]
+    mean: bool = False
+    where: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False)
+    hits: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict, compare=False)
+
+    def value_exprs(self, t: ibis.Table) -> dict[str, ibis.Value | None]:
+        """The ``values`` argument of :func:`_grouped` over the filtered table ``t``."""
+        out: dict[str, ibis.Value | None] = {}
+        for name, kind, field, hit in self.values:
+            if kind == "rows":
+                out[name] = None
+            elif kind == "sum":
+                out[name] = t[field]
+            else:
+                one = t[field].cast("float64") if field else ibis.literal(1.0)
+                out[name] = ibis.ifelse(_mask(t, self.hits[hit]), one, 0.0)
+        return out
+
+
+def _json(where: dict[str, Any]) -> str:
+    return json.dumps(where, sort_keys=True, default=repr)
+
+
+def _request(
+    count: Count,
+    keys: list[str],
+    values: list[tuple[str, str, str | None, str | None]],
+    hits: dict[str, dict[str, Any]] | None = None,
+) -> _Request:
+    return _Request(
+        count.source,
+        _json(count.where),
+        tuple(count.condition),
+        tuple(keys),
+        tuple(values),
+        where=count.where,
+        hits=hits or {},
+    )
+
+
+def _requests(d: MeasureDefinition) -> list[_Request]:
+    """The event aggregates :func:`aggregate_groupings` asks of measure ``d``."""
+    keys = ["esp_band"] if d.standardisation == "esp2013" else []
+    num = d.numerator_count
+    if d.kind == "mean":
+        return [_mean_request(num, keys)]
+    if d.kind == "proportion" and not d.numerator.condition:
+        return [_proportion_request(d, keys)]
+    return [
+        _count_request(count, keys, name)
+        for count, name in ((num, "numerator"), (d.denominator, "denominator"))
+        if count is not None and count.source != POPULATION
+    ]
+
+
+def _mean_request(num: Count, keys: list[str]) -> _Request:
+    return dataclasses.replace(_request(num, keys, [("v", "sum", num.value, None)]), mean=True)
+
+
+def _proportion_request(d: MeasureDefinition, keys: list[str]) -> _Request:
+    num, den = d.numerator_count, d.denominator
+    hit = _json(num.where)
+    values = [
+        ("numerator", "hit", num.value, hit),
+        ("denominator", "sum", den.value, None)
+        if den.value
+        else ("denominator", "rows", None, None),
+    ]
+    if num.value:  # the events behind a summed numerator, for suppression
+        values.append(("numerator_events", "hit", None, hit))
+    return _request(den, keys, values, {hit: num.where})
+
+
+def _count_request(count: Count, keys: list[str], name: str) -> _Request:
+    if count.value:
+        return _request(
+            count, keys, [(name, "sum", count.value, None), (f"{name}_events", "rows", None, None)]
+        )
+    return _request(count, keys, [(name, "rows", None, None)])
+
+
+def _aggregate_request(src: Sources, req: _Request, groupings: list[str]) -> pd.DataFrame:
+    """``req`` by ``groupings``: from a batch over its source when the plan has one."""
+    batched = src.batched(req, groupings)
+    if batched is not None:
+        return batched
+    t = src.events(req.source)
+    t = apply_where(t, req.where)
+    if req.condition:
+        t = with_condition(
+            src.wh, t, Count(source=req.source, condition=list(req.condition)), "event_date"
+        )
+    return _grouped(src.wh, t, groupings, list(req.keys), req.value_exprs(t), mean=req.mean)
+
+
+def _batch(
+    src: Sources, reqs: list[_Request], groupings: list[str]
+) -> dict[_Request, pd.DataFrame]:
+    """Every request of ``reqs`` (one source, same keys) in one GROUPING SETS pass.
+
+    Each request's rows are kept by a flag instead of a filter: its sums are of values
+    where the flag holds (missing elsewhere, so a sum over no rows stays missing as it
+    would be over a filtered table), and groups where it counts no row are left out.
+    The result for each request is that of :func:`_grouped` over its filtered rows.
+    """
+    t = src.events(reqs[0].source)
+    keys = list(reqs[0].keys)
+    conditions = sorted({r.condition for r in reqs if r.condition})
+    for i, names in enumerate(conditions):
+        c = src.wh.table("condition")
+        first = (
+            c.filter(c.condition.isin(list(names)))
+            .group_by("person_id")
+            .agg(**{f"_first_{i}": c.recorded_on.min()})
+        )
+        t = t.left_join(first, "person_id")
+        t = t.drop(*[col for col in t.columns if col.endswith("_right")])
+    columns: dict[str, ibis.Value] = {}
+    aggs: list[str] = []
+    names: list[dict[str, str]] = []
+    for i, req in enumerate(reqs):
+        rows = _mask(t, req.where)
+        if req.condition:
+            first = t[f"_first_{conditions.index(req.condition)}"]
+            rows &= (first.notnull() & (first <= t.event_date)).fill_null(False)
+        columns[f"r{i}"] = ibis.ifelse(rows, 1, ibis.null("int8"))
+        aggs.append(f"count(r{i}) AS r{i}")
+        rename = {}
+        for j, (name, value) in enumerate(req.value_exprs(t).items()):
+            col = f"r{i}_{j}"
+            if value is None:
+                aggs.append(f"count(r{i}) AS {col}")
+            else:
+                columns[col] = ibis.ifelse(rows, value.cast("float64"), ibis.null("float64"))
+                if req.mean:
+                    aggs += [f"count({col}) AS {col}_n", f"sum({col}) AS {col}_total"]
+                    aggs.append(f"sum({col} * {col}) AS {col}_total_sq")
+                    rename.update({f"{col}_n": "n", f"{col}_total": "total"})
+                    rename[f"{col}_total_sq"] = "total_sq"
+                    continue
+                aggs.append(f"sum({col}) AS {col}")
+            rename[col] = name
+        names.append(rename)
+    frame = _grouping_sets(src.wh, t, groupings, keys, columns, aggs)
+    base = ["grouping", "period_start", *keys, "group"]
+    out = {}
+    for i, req in enumerate(reqs):
+        part = frame.loc[frame[f"r{i}"] > 0, [*base, *names[i]]]
+        out[req] = part.rename(columns=names[i]).reset_index(drop=True)
+    return out
+
+
 def _key(*parts: Any) -> str:
     return json.dumps(parts, sort_keys=True, default=str)
 
@@ -350,12 +575,20 @@ def _count_frame(
         out = out.groupby(index, as_index=False, sort=False)["count"].sum()
         src.memo[memo] = out.rename(columns={"count": name})
         return src.memo[memo]
-    if count.source == POPULATION:
-        t = src.population()
-        t = with_condition(src.wh, apply_where(t, count.where), count, "period_mid")
-    else:
-        t = src.events(count.source)
-        t = with_condition(src.wh, apply_where(t, count.where), count, "event_date")
+    if count.source != POPULATION:
+        out = _aggregate_request(src, _count_request(count, keys, name), groupings)
+        src.memo[memo] = out
+        return out
+    if not count.value:  # not one of the plan's: count it alone, from intervals
+        key = _key(count.model_dump())
+        alone = _count_populations(src, {key: count}, groupings)[key]
+        index = ["grouping", "period_start", "group", *keys]
+        out = alone.groupby(index, as_index=False, sort=False)["count"].sum()
+        # A head count, as count(*) gives it (integers), like the other unshared counts.
+        src.memo[memo] = out.rename(columns={"count": name}).astype({name: "int64"})
+        return src.memo[memo]
+    t = src.population()
+    t = with_condition(src.wh, apply_where(t, count.where), count, "period_mid")
     values: dict[str, ibis.Value | None] = {name: t[count.value] if count.value else None}
     if count.value:
         values[f"{name}_events"] = None
@@ -364,18 +597,51 @@ def _count_frame(
     return out
 
 
-def _count_populations(src: Sources) -> dict[str, pd.DataFrame]:
-    """Every population denominator of ``src.plan`` in one pass (see population_counts)."""
-    specs: dict[str, Count] = {}
-    groupings: set[str] = set()
-    for d in src.plan:
-        den = d.denominator
-        if den is not None and den.source == POPULATION and not den.value:
-            specs.setdefault(_key(den.model_dump()), den)
-            groupings.update(g for g in d.groupings if GROUPINGS[g] in POPULATION_FIELDS)
+#: Population fields that change with time (with age); the rest are fixed per person.
+AGE_FIELDS = ("age", "age_band", "esp_band")
+#: Stands for "no period" (never entered, never left) in the period of a change.
+_NEVER = date(9999, 12, 31)
+
+
+def _first_period(value: ibis.Value, periods: list[Period]) -> ibis.Value:
+    """Start of the first period whose midpoint is on or after ``value`` (_NEVER if none).
+
+    A person with a registration date of ``value`` counts from that period on; one who
+    leaves (or dies, or is first recorded with a condition) on ``value`` counts until
+    just before it. Missing dates give _NEVER.
+    """
+    first, last = periods[0], periods[-1]
+    cases = [
+        (value.isnull(), _NEVER),
+        (value <= first.mid, first.start),
+        (value > last.mid, _NEVER),
+    ]
+    cases += [(value <= p.mid, p.start) for p in periods[1:]]
+    return ibis.cases(*cases, else_=_NEVER)
+
+
+def _count_populations(
+    src: Sources, specs: dict[str, Count], groupings: Iterable[str]
+) -> dict[str, pd.DataFrame]:
+    """Population denominators ``specs`` by ``groupings``, ESP band and period.
+
+    Equivalent to counting the registered population of each period (people registered
+    and alive at its midpoint, age at the midpoint) but without a row per person and
+    period. Each person is registered over a run of consecutive periods: from the first
+    period whose midpoint is on or after ``registered_from`` (or the condition's first
+    record) to the one before the first whose midpoint is on or after
+    ``registered_to``/``date_of_death``. The warehouse counts those starts (+1) and ends
+    (-1) per period, group and year of birth, in one GROUPING SETS pass; a cumulative
+    sum over periods turns the changes into head counts, and age (hence ESP band, age
+    band and any age condition of a definition) follows from year of birth and period.
+    Returns, per spec key, ``grouping``, ``period_start``, ``group``, ``esp_band`` and
+    ``count`` (groups with nobody in them left out).
+    """
     if not specs:
         return {}
-    t = src.population()
+    wanted = [g for g in GROUPINGS if g in set(groupings)]
+    periods = src.periods
+    t = persons(src.wh)
     conditions = sorted({tuple(sorted(c.condition)) for c in specs.values() if c.condition})
     for i, names in enumerate(conditions):
         c = src.wh.table("condition")
@@ -386,20 +652,113 @@ def _count_populations(src: Sources) -> dict[str, pd.DataFrame]:
         )
         t = t.left_join(first, "person_id")
         t = t.drop(*[col for col in t.columns if col.endswith("_right")])
-    values: dict[str, ibis.Value | None] = {}
-    for j, count in enumerate(specs.values()):
-        hit = _mask(t, count.where)
-        if count.condition:
-            recorded = t[f"first_{conditions.index(tuple(sorted(count.condition)))}"]
-            hit &= (recorded.notnull() & (recorded <= t.period_mid)).fill_null(False)
-        values[f"pop_{j}"] = ibis.ifelse(hit, 1, 0)
-    order = [g for g in GROUPINGS if g in groupings]
-    frame = _grouped(src.wh, t, order, ["esp_band"], values)
+    t = t.mutate(
+        _from=_first_period(t.registered_from, periods),
+        _to=ibis.least(
+            _first_period(t.registered_to, periods), _first_period(t.date_of_death, periods)
+        ),
+        **{f"_c{i}": _first_period(t[f"first_{i}"], periods) for i in range(len(conditions))},
+    )
+    # Materialised once: the changes below read it 2 + len(conditions) times.
+    t = src._cache(t.drop(*[c for c in t.columns if c.startswith("first_")]))
+    # Per spec: the fixed part of its where (the age part is applied after counting),
+    # and the period it starts counting a person from.
+    fixed, starts, dynamic = [], [], []
+    for count in specs.values():
+        fixed.append(_mask(t, {k: v for k, v in count.where.items() if k not in AGE_FIELDS}))
+        dynamic.append({k: v for k, v in count.where.items() if k in AGE_FIELDS})
+        k = conditions.index(tuple(sorted(count.condition))) if count.condition else None
+        starts.append(k)
+    keep = ["year_of_birth", *{GROUPINGS[g] for g in wanted if g != "age_band"}, "partnership"]
+    change_sets = []
+    for at in ("_from", "_to", *[f"_c{i}" for i in range(len(conditions))]):
+        deltas = {}
+        for j, k in enumerate(starts):
+            begin = t._from if k is None else ibis.greatest(t._from, t[f"_c{k}"])
+            on = fixed[j] & (begin < t._to)
+            if at == "_to":
+                deltas[f"d_{j}"] = ibis.ifelse(on, -1, 0)
+            elif at == "_from":
+                starts_here = on if k is None else on & (t[f"_c{k}"] <= t._from)
+                deltas[f"d_{j}"] = ibis.ifelse(starts_here, 1, 0)
+            else:
+                own = at == f"_c{k}"
+                starts_here = on & (t[at] > t._from) if own else ibis.literal(False)
+                deltas[f"d_{j}"] = ibis.ifelse(starts_here, 1, 0)
+        part = t.select(*dict.fromkeys(keep), period_start=t[at], **deltas)
+        change_sets.append(part.filter(part.period_start != _NEVER))
+    changes = ibis.union(*change_sets, distinct=False)
+    first_pass = [g for g in wanted if g != "age_band"]
+    if "partnership" not in first_pass:  # age bands are counted from the partnership's
+        first_pass.insert(0, "partnership")
+    names = [f"d_{j}" for j in range(len(specs))]
+    try:
+        frame = _grouped(
+            src.wh, changes, first_pass, ["year_of_birth"], {name: changes[name] for name in names}
+        )
+    finally:
+        with contextlib.suppress(Exception):
+            t.release()
+    heads = _head_counts(frame, periods, names)
+    if "age_band" in wanted:
+        by_age = heads[heads["grouping"] == "partnership"].assign(grouping="age_band")
+        heads = pd.concat([heads, by_age], ignore_index=True)
+    heads = heads[heads["grouping"].isin(wanted)]
+    # Age at each period's midpoint, its bands and the age conditions: in the warehouse,
+    # with the same expressions as the events' (see joinedup.derived.with_age).
+    # Plain object columns: Spark's Arrow path cannot take pandas' chunked string arrays.
+    h = ibis.memtable(heads.astype({"grouping": object, "group": object}))
+    h = with_age(h.mutate(period_mid=h.period_mid.cast("date")), h.period_mid.cast("date"))
+    h = h.mutate(
+        group=ibis.ifelse(
+            h.grouping == "age_band", h.age_band.cast("string").fill_null("unknown"), h.group
+        )
+    )
+    sums = {
+        f"pop_{j}": ibis.ifelse(_mask(h, dynamic[j]), h[f"d_{j}"], 0.0).sum()
+        for j in range(len(specs))
+    }
+    counted = src.wh.con.execute(
+        h.group_by("grouping", "period_start", "group", "esp_band").agg(**sums)
+    )
+    counted["period_start"] = pd.to_datetime(counted["period_start"]).dt.date
+    counted["group"] = counted["group"].astype(str)
     out = {}
     for j, key in enumerate(specs):
-        part = frame[["grouping", "period_start", "group", "esp_band", f"pop_{j}"]]
+        part = counted[["grouping", "period_start", "group", "esp_band", f"pop_{j}"]]
         part = part[part[f"pop_{j}"] > 0]  # as a filtered count would: no empty groups
         out[key] = part.rename(columns={f"pop_{j}": "count"}).reset_index(drop=True)
+    return out
+
+
+def _head_counts(frame: pd.DataFrame, periods: list[Period], names: list[str]) -> pd.DataFrame:
+    """Changes per (grouping, group, year of birth, period) to head counts per period.
+
+    A cumulative sum over the periods, in order, of each of ``names``; rows where every
+    count is zero are dropped. Adds ``period_mid``.
+    """
+    keys = ["grouping", "group", "year_of_birth"]
+    if frame.empty:
+        return pd.DataFrame(columns=[*keys, "period_start", "period_mid", *names])
+    index = {p.start: i for i, p in enumerate(periods)}
+    key_id = frame.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    first = frame.drop_duplicates(keys)[keys].reset_index(drop=True)
+    n_keys, n_periods = len(first), len(periods)
+    at = frame["period_start"].map(index).to_numpy()
+    grid = np.zeros((len(names), n_keys, n_periods))
+    for j, name in enumerate(names):
+        np.add.at(grid[j], (key_id, at), frame[name].to_numpy(dtype=float))
+    heads = np.cumsum(grid, axis=2)
+    live = (heads != 0).any(axis=0)  # (key, period) with anyone in any count
+    k, i = np.nonzero(live)
+    out = first.iloc[k].reset_index(drop=True)
+    starts = np.array([p.start for p in periods], dtype=object)
+    mids = np.array([p.mid for p in periods], dtype=object)
+    out["period_start"] = pd.to_datetime(pd.Series(starts[i])).astype("datetime64[s]")
+    out["period_mid"] = pd.to_datetime(pd.Series(mids[i])).astype("datetime64[s]")
+    out["year_of_birth"] = out["year_of_birth"].astype("Int64")
+    for j, name in enumerate(names):
+        out[name] = heads[j][k, i]
     return out
 
 
@@ -414,25 +773,11 @@ def aggregate_groupings(src: Sources, d: MeasureDefinition, groupings: list[str]
     index = ["grouping", "period_start", "group", *keys]
     num = d.numerator_count
     if d.kind == "mean":
-        t = src.events(num.source)
-        t = with_condition(src.wh, apply_where(t, num.where), num, "event_date")
-        frame = _grouped(src.wh, t, groupings, keys, {"v": t[num.value]}, mean=True)
+        frame = _aggregate_request(src, _mean_request(num, keys), groupings)
         frame["n"] = frame["n"].astype("int64")
     elif d.kind == "proportion" and not d.numerator.condition:
         # One pass: the numerator is a flag over the denominator's rows.
-        den = d.denominator
-        t = src.events(den.source)
-        t = with_condition(src.wh, apply_where(t, den.where), den, "event_date")
-        hit = _mask(t, num.where)
-        values = {
-            "numerator": ibis.ifelse(hit, 1.0, 0.0)
-            if not num.value
-            else ibis.ifelse(hit, t[num.value].cast("float64"), 0.0),
-            "denominator": None if not den.value else t[den.value],
-        }
-        if num.value:  # the events behind a summed numerator, for suppression
-            values["numerator_events"] = ibis.ifelse(hit, 1.0, 0.0)
-        frame = _grouped(src.wh, t, groupings, keys, values)
+        frame = _aggregate_request(src, _proportion_request(d, keys), groupings)
     else:
         n = _count_frame(src, num, groupings, keys, "numerator")
         dn = _count_frame(src, d.denominator, groupings, keys, "denominator")

@@ -278,11 +278,13 @@ def plot_funnel(
     value_label: str | None = None,
     size_label: str | None = None,
     label_outliers: bool = True,
+    highlight: Any | None = None,
 ) -> list[Path]:
     """Draw a funnel table as SVG and PNG next to each other; return the paths written.
 
     ``path`` without suffix (or with .svg/.png) names both files. The SVG carries the
     title and a text description for screen readers; outliers at 99.8% are labelled.
+    ``highlight`` names one unit to ring and label (e.g. the practice being viewed).
     """
     # The object API (no pyplot) keeps no global state, so it is safe in a web server.
     import matplotlib
@@ -341,6 +343,28 @@ def plot_funnel(
                 xytext=(4, 4),
                 textcoords="offset points",
             )
+    mine = frame["unit"] == highlight if highlight is not None else frame["unit"] != frame["unit"]
+    if mine.any():
+        ax.scatter(
+            frame.loc[mine, size_col],
+            frame.loc[mine, "value"],
+            s=110,
+            facecolors="none",
+            edgecolors=NHS_DARK_GREY,
+            linewidths=2,
+            label=str(highlight),
+            zorder=5,
+        )
+        if not (label_outliers and out[mine].any()):
+            row = frame.loc[mine].iloc[0]
+            ax.annotate(
+                str(highlight),
+                (row[size_col], row["value"]),
+                fontsize=9,
+                fontweight="bold",
+                xytext=(6, -12),
+                textcoords="offset points",
+            )
     sizes = frame[size_col]
     if sizes.max() > 10 * sizes.min():  # log axis only when sizes span a decade or more
         ax.set_xscale("log")
@@ -362,6 +386,10 @@ def plot_funnel(
         f"Funnel plot of {len(frame)} units against {size_label.lower()}; "
         f"{n_out} outside the {widest}% limits."
     )
+    if mine.any():
+        row = frame.loc[mine].iloc[0]
+        where = "outside" if out[mine].any() else "within"
+        description += f" {highlight} is marked: {row['value']:.3g}, {where} the {widest}% limits."
     svg, png = base.with_suffix(".svg"), base.with_suffix(".png")
     # Real <text> in the SVG (not glyph paths) so screen readers and search can read it.
     with matplotlib.rc_context({"svg.fonttype": "none"}):

@@ -12,6 +12,11 @@ The Python API of the measure library::
 Counting happens in the warehouse (:mod:`joinedup.measures.engine`); this module turns
 counts into the published figures (:func:`finalise`) and suppresses small numbers before
 anything is returned. Results are cached per data batch (:mod:`joinedup.measures.cache`).
+
+Feedback measures with a ``response_base`` also carry ``responses`` (the answers behind
+each figure), ``eligible`` (the base counted over the same period and group, e.g. A&E
+attendances) and ``response_rate`` (responses per 100 eligible), see
+:func:`response_base_counts`.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from joinedup.measures.cache import MeasureCache
 from joinedup.measures.definition import (
     GROUPINGS,
     PERIODS,
+    POPULATION,
     MeasureDefinition,
     MeasureError,
     load_library,
@@ -76,6 +82,71 @@ RESULT_COLUMNS = [
     "measure_id", "grouping", "group", "period", "period_start", "period_end",
     "numerator", "denominator", "value", "lower", "upper", "unit", "suppressed",
 ]  # fmt: skip
+#: Added (before ``unit``) for measures with a response base.
+RESPONSE_COLUMNS = ["responses", "eligible", "response_rate"]
+#: A period has an eligible count only if the base's data start no later than this many
+#: days after the period does (data starting on a weekend, say, lose no period).
+BASE_START_GRACE_DAYS = 7
+_KEYS = ["grouping", "period_start", "group"]
+
+
+def base_first_day(src: Sources, d: MeasureDefinition) -> date | None:
+    """The first day of the data behind ``d``'s response base in ``src``'s periods.
+
+    None when there is no limit (no base, a population base, no events). Some sources
+    start later than the data: discharge-dated stays leave out the first weeks (see
+    ``joinedup.derived.events.apc_discharges``). A period that begins before its
+    base's data would count only part of what its answers respond to, and overstate
+    the rate.
+    """
+    base = d.response_base
+    if base is None or base.source == POPULATION:
+        return None
+    first = src.events(base.source).event_date.min().execute()
+    return None if first is None or pd.isna(first) else pd.Timestamp(first).date()
+
+
+def response_base_counts(
+    src: Sources, d: MeasureDefinition, groupings: Sequence[str]
+) -> pd.DataFrame:
+    """The eligible count of ``d``'s response base per grouping, period and group.
+
+    The base is counted as an ordinary measure (:attr:`MeasureDefinition.base_measure`)
+    by the engine, over the same periods, for the groupings of ``groupings`` that the
+    base allows a rate for. Periods that begin more than ``BASE_START_GRACE_DAYS``
+    before the base's data (:func:`base_first_day`) are left out. Returns ``grouping``,
+    ``period_start``, ``group`` and ``eligible`` (no rows without a response base or
+    such a grouping).
+    """
+    base = d.base_measure
+    allowed = d.response_base.groupings if d.response_base is not None else []
+    wanted = [g for g in groupings if g in (allowed or [])]
+    if base is None or not wanted:
+        return pd.DataFrame(columns=[*_KEYS, "eligible"])
+    frame = aggregate_groupings(src, base, wanted)
+    first = base_first_day(src, d)
+    if first is not None:
+        starts = pd.to_datetime(frame["period_start"])
+        frame = frame[starts + pd.Timedelta(days=BASE_START_GRACE_DAYS) >= pd.Timestamp(first)]
+    return frame.assign(eligible=frame["denominator"].astype(float))[[*_KEYS, "eligible"]]
+
+
+def with_eligible(counts: pd.DataFrame, eligible: pd.DataFrame) -> pd.DataFrame:
+    """``counts`` (from the engine) with the ``eligible`` column of
+    :func:`response_base_counts` beside it (missing where the base has no such group)."""
+    if counts.empty:
+        return counts.assign(eligible=pd.Series(dtype=float))
+    merged = counts.merge(eligible, on=_KEYS, how="left", validate="many_to_one")
+    merged["eligible"] = merged["eligible"].astype(float)
+    return merged
+
+
+def response_rates(responses: pd.Series, eligible: pd.Series) -> np.ndarray:
+    """Responses per 100 eligible (missing where nothing or nobody is eligible)."""
+    r = pd.to_numeric(responses, errors="coerce").astype(float).to_numpy()
+    e = pd.to_numeric(eligible, errors="coerce").astype(float).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(e > 0, 100 * r / e, np.nan)
 
 
 def _level_suffix(level: float) -> str:
@@ -142,7 +213,10 @@ def finalise(
     ``lower``/``upper`` are at ``levels[0]``; further levels add ``lower_998`` etc.
     Counts 1-7 are suppressed with what derives from them, with secondary suppression
     across the groups of each period, the periods of each group and, for practices
-    and clusters, the groups of each parent cluster or footprint.
+    and clusters, the groups of each parent cluster or footprint. With a response base,
+    ``responses``, ``eligible`` (from an ``eligible`` column of ``counts``, see
+    :func:`with_eligible`) and ``response_rate`` are added; responses and eligible are
+    counts like the others and the rate is suppressed with either.
     """
     if counts.empty:
         return pd.DataFrame(columns=RESULT_COLUMNS)
@@ -190,6 +264,10 @@ def finalise(
     res["denominator"] = f["denominator"].astype(float)
     for k, v in out.items():
         res[k] = v
+    if d.response_base is not None:  # responses beside every figure, with their rate
+        res["responses"] = res["numerator"] if d.kind == "mean" else res["denominator"]
+        res["eligible"] = f["eligible"].astype(float) if "eligible" in f else np.nan
+        res["response_rate"] = response_rates(res["responses"], res["eligible"])
     res["unit"] = d.unit
     if d.min_responses:  # no figure from too few responses
         responses = res["numerator"] if d.kind == "mean" else res["denominator"]
@@ -230,6 +308,15 @@ def _suppress(
     if den_is_count:
         counts.append("denominator")
         derived["denominator"] = figures
+    # The columns whose hiding means the row's figure is suppressed.
+    main = list(counts)
+    if "responses" in res.columns:
+        # Responses repeat the denominator (or a mean's count) and eligible is a count of
+        # events: both are hidden at 1-7, and the rate with either of them.
+        same = "numerator" if d.kind == "mean" else "denominator"
+        counts += ["responses", "eligible"]
+        derived["responses"] = [same, *figures, "response_rate"]
+        derived["eligible"] = ["response_rate"]
     parts = []
     for grouping, part in res.groupby("grouping", sort=False):
         part = part.reset_index(drop=True)
@@ -254,12 +341,13 @@ def _suppress(
         safe["suppressed"] = safe["value"].isna() & ~part["value"].isna()
         hidden = result.log
         if not hidden.empty:
-            rows = hidden.loc[hidden["column"].isin(counts), "row"].unique()
+            rows = hidden.loc[hidden["column"].isin(main), "row"].unique()
             safe.loc[safe.index.isin(rows), "suppressed"] = True
         parts.append(safe.drop(columns=[c for c in safe.columns if c.startswith("_")]))
     out = pd.concat(parts, ignore_index=True)
-    for c in ("numerator", "denominator", *figures):
-        out[c] = out[c].astype("Float64")
+    for c in ("numerator", "denominator", *figures, *RESPONSE_COLUMNS):
+        if c in out.columns:
+            out[c] = out[c].astype("Float64")
     return out
 
 
@@ -312,8 +400,9 @@ def compute(
     quarter or financial_year (default each measure's own). ``levels``: confidence
     levels; the first gives ``lower``/``upper``, 0.998 adds ``lower_998``/``upper_998``.
     ``cache``: a folder, False to turn caching off, None for the default beside the
-    warehouse. Returns the columns of ``RESULT_COLUMNS`` (plus extra levels), with small
-    counts suppressed (``suppression=False`` only for tests and in-warehouse use).
+    warehouse. Returns the columns of ``RESULT_COLUMNS`` (plus extra levels, and
+    ``RESPONSE_COLUMNS`` where a measure has a response base), with small counts
+    suppressed (``suppression=False`` only for tests and in-warehouse use).
     """
     if period is not None and period not in PERIODS:
         raise MeasureError(f"unknown period {period!r}; expected one of {', '.join(PERIODS)}")
@@ -335,12 +424,24 @@ def compute(
             missing = [g for g in groupings if g not in have]
             if missing:
                 if kind not in sources:
+                    # Response bases are in the plan too: they read sources it shares.
                     sources[kind] = Sources.for_warehouse(
-                        wh, kind, [p for p, _g in plan if (period or p.period) == kind]
+                        wh,
+                        kind,
+                        [
+                            m
+                            for p, _g in plan
+                            if (period or p.period) == kind
+                            for m in (p, p.base_measure)
+                            if m is not None
+                        ],
                     )
                 if parents is None and {"practice", "cluster"} & set(missing):
                     parents = wh.table("practice").to_pandas()
                 counts = aggregate_groupings(sources[kind], d, missing)
+                if d.response_base is not None:
+                    eligible = response_base_counts(sources[kind], d, missing)
+                    counts = with_eligible(counts, eligible)
                 fresh = finalise(counts, d, kind, levels, parents, suppression)
                 stored = fresh if stored is None else pd.concat([stored, fresh], ignore_index=True)
                 store.put(d, kind, stored, variant)

@@ -5,7 +5,9 @@ Rules (the platform's disclosure control, DESIGN.md "Small numbers"):
 1. **Primary**: any count from 1 to 7 (inclusive) is suppressed. Zero is not: a zero
    discloses nothing about an individual.
 2. **Derived**: every value computed from a suppressed count (its rate, proportion,
-   interval limits, ...) is suppressed with it; name them in ``derived``.
+   interval limits, ...) is suppressed with it; name them in ``derived``. A value made
+   from two counts goes with either: a feedback measure's response rate is derived
+   from both its ``responses`` and its ``eligible`` count, each checked as a count.
 3. **Secondary**: a total that is published (or can be summed from the table) would
    let a reader recover a single suppressed cell by subtraction. So in every "total
    group" - the cells that add up to one total, named by ``total_groups`` - that holds
@@ -78,35 +80,48 @@ def suppress(
         raise ValueError("the frame's index must be unique to report suppressed cells")
 
     labels = list(frame.index)
+    n = len(frame)
     hidden: dict[tuple[int, str], tuple[str, str]] = {}  # (position, column) -> rule, reason
+    numbers = {
+        col: pd.to_numeric(frame[col], errors="raise").to_numpy(dtype=float)
+        for col in count_columns
+    }
     for col in count_columns:
-        values = pd.to_numeric(frame[col], errors="raise").to_numpy(dtype=float)
-        for pos in np.flatnonzero((values >= low) & (values <= high)):
+        values = numbers[col]
+        for pos in np.flatnonzero((values >= low) & (values <= high)).tolist():
             hidden[(pos, col)] = (
                 "primary",
                 f"count of {values[pos]:g} is between {low} and {high}",
             )
 
-    # Group id of every row in each total group ([] = one grand total).
+    # Group id of every row in each total group ([] = one grand total), and the rows of
+    # each group in position order (a stable sort keeps positions ascending).
     group_ids = [
-        np.zeros(len(frame), dtype=int)
+        np.zeros(n, dtype=np.int64)
         if not keys
         else frame.groupby(list(keys), sort=False, dropna=False).ngroup().to_numpy()
         for keys in total_groups
     ]
+    group_rows = [_rows_by_group(gid) for gid in group_ids]
     for col in count_columns:
-        values = pd.to_numeric(frame[col]).to_numpy(dtype=float)
-        mask = np.zeros(len(frame), dtype=bool)
+        if n == 0:
+            break
+        values = numbers[col]
+        mask = np.zeros(n, dtype=bool)
         mask[[pos for pos, c in hidden if c == col]] = True
+        # Hidden cells per group of each total group, kept up to date as cells are hidden.
+        counts = [np.bincount(gid[mask], minlength=gid.max() + 1) for gid in group_ids]
         changed = True
         while changed:  # repeat until no total group holds exactly one hidden cell
             changed = False
-            for keys, gid in zip(total_groups, group_ids, strict=True):
-                for group in np.flatnonzero(np.bincount(gid[mask], minlength=gid.max() + 1) == 1):
-                    members = np.flatnonzero(gid == group)
-                    if mask[members].sum() != 1:
+            for keys, _gid, rows, hidden_in in zip(
+                total_groups, group_ids, group_rows, counts, strict=True
+            ):
+                for group in np.flatnonzero(hidden_in == 1).tolist():
+                    members = rows[group]
+                    if hidden_in[group] != 1:
                         continue  # already fixed earlier in this pass
-                    pick = _choose_secondary(values, members, mask, group_ids)
+                    pick = _choose_secondary(values, members, mask, group_ids, counts)
                     if pick is None:
                         continue  # the group's only cell: its total is the cell itself
                     secret = labels[members[mask[members]][0]]
@@ -116,47 +131,77 @@ def suppress(
                         f"protects suppressed row {secret!r} in the {label} total",
                     )
                     mask[pick] = True
+                    for g, c in zip(group_ids, counts, strict=True):
+                        c[g[pick]] += 1
                     changed = True
 
-    out = frame.copy()
-    records = []
+    records: list[tuple[int, str, str, str]] = []
     for (pos, col), (rule, reason) in hidden.items():
-        records.append((pos, col, frame[col].iloc[pos], rule, reason))
+        records.append((pos, col, rule, reason))
         for dcol in derived.get(col, ()):
             if (pos, dcol) not in hidden:
-                records.append((pos, dcol, frame[dcol].iloc[pos], "derived", f"derived from {col}"))
-    for col in {c for _, c, *_ in records}:
-        mask = np.zeros(len(frame), dtype=bool)
-        mask[[pos for pos, c, *_ in records if c == col]] = True
+                records.append((pos, dcol, "derived", f"derived from {col}"))
+    values_out: list[object] = [None] * len(records)
+    out = frame.copy()
+    for col in dict.fromkeys(r[1] for r in records):
+        where = [i for i, r in enumerate(records) if r[1] == col]
+        at = np.array([records[i][0] for i in where], dtype=np.int64)
+        for i, v in zip(where, _take(frame[col], at), strict=True):
+            values_out[i] = v
+        mask = np.zeros(n, dtype=bool)
+        mask[at] = True
         out[col] = _nullable(frame[col]).mask(mask)
     log = pd.DataFrame(
-        [(labels[pos], *rest) for pos, *rest in records],
+        [
+            (labels[pos], col, value, rule, reason)
+            for (pos, col, rule, reason), value in zip(records, values_out, strict=True)
+        ],
         columns=["row", "column", "value", "rule", "reason"],
     )
     return SuppressionResult(out, log)
 
 
+def _take(column: pd.Series, positions: np.ndarray) -> list[object]:
+    """The values at ``positions`` as ``column.iloc[pos]`` gives them, in one take."""
+    if isinstance(column.dtype, pd.api.extensions.ExtensionDtype):
+        return list(column.array.take(positions))
+    return list(column.to_numpy()[positions])
+
+
+def _rows_by_group(gid: np.ndarray) -> list[np.ndarray]:
+    """Positions of the rows of each group id (0..max), ascending within a group."""
+    if len(gid) == 0:
+        return []
+    order = np.argsort(gid, kind="stable")
+    bounds = np.cumsum(np.bincount(gid, minlength=gid.max() + 1))[:-1]
+    return np.split(order, bounds)
+
+
 def _choose_secondary(
-    values: np.ndarray, members: np.ndarray, mask: np.ndarray, group_ids: Sequence[np.ndarray]
+    values: np.ndarray,
+    members: np.ndarray,
+    mask: np.ndarray,
+    group_ids: Sequence[np.ndarray],
+    hidden_per_group: Sequence[np.ndarray],
 ) -> int | None:
     """Position of the cell to hide next to a lone suppressed cell among ``members``.
 
     The smallest non-zero unsuppressed cell, except that a cell which also closes
     another exposed total (a total group with exactly one hidden cell) comes first:
     that keeps two-way tables to a rectangle of hidden cells instead of a cascade.
-    Zero cells are chosen only when nothing else is left.
+    Zero cells are chosen only when nothing else is left. Ties go to the first row.
+    ``hidden_per_group`` holds the hidden cells per group of each total group.
     """
-    candidates = [p for p in members if not mask[p] and not np.isnan(values[p])]
-    if not candidates:
+    candidates = members[~mask[members] & ~np.isnan(values[members])]
+    if not len(candidates):
         return None
-    hidden_per_group = [np.bincount(g[mask], minlength=g.max() + 1) for g in group_ids]
-
-    def closes(pos: int) -> int:
-        return sum(
-            int(counts[g[pos]] == 1) for g, counts in zip(group_ids, hidden_per_group, strict=True)
-        )
-
-    return int(min(candidates, key=lambda p: (values[p] == 0, -closes(p), values[p])))
+    closes = np.zeros(len(candidates), dtype=np.int64)
+    for g, counts in zip(group_ids, hidden_per_group, strict=True):
+        closes += counts[g[candidates]] == 1
+    v = values[candidates]
+    # lexsort: the last key is the primary one; positions break ties (first row wins).
+    best = np.lexsort((candidates, v, -closes, v == 0))[0]
+    return int(candidates[best])
 
 
 def _nullable(column: pd.Series) -> pd.Series:

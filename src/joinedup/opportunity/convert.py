@@ -14,6 +14,7 @@ from joinedup.opportunity.method import OpportunityError
 # numerator or None) -> setting (joinedup.scenarios.settings.SETTINGS).
 _SETTINGS: tuple[tuple[str, str | None, str], ...] = (
     ("apc_spell", "readmitted_30d", "emergency_admission"),
+    ("apc_discharge", "readmitted_30d", "emergency_admission"),
     ("apc_spell", "emergency", "emergency_admission"),
     ("ae_attendance", None, "ae_type1"),
     ("gp_appointment", None, "gp_appointment"),

@@ -295,6 +295,9 @@ def score_people(wh: Warehouse, model: RiskModel, as_of: date | None = None) -> 
 
 def rank_people(frame: pd.DataFrame, model: RiskModel) -> pd.DataFrame:
     """``frame`` (features) with ``risk``, ``rank`` and ``percentile``, highest risk first."""
+    if "person_id" in frame:
+        # Ties in risk are broken by person id, not by the order the warehouse returned.
+        frame = frame.sort_values("person_id", kind="stable").reset_index(drop=True)
     frame = frame.assign(risk=model.predict(frame))
     frame["rank"] = frame["risk"].rank(ascending=False, method="first").astype(int)
     frame["percentile"] = np.ceil(100 * (1 - (frame["rank"] - 1) / len(frame))).astype(int)

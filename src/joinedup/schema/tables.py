@@ -220,7 +220,12 @@ APC_SPELL = Table(
         _provider(),
         Column("site_code", "string", "ODS code of the hospital site", pattern=ODS_ORG),
         Column("admitted_on", "date", "Admission date", nullable=False),
-        Column("discharged_on", "date", "Discharge date (on or after admission)"),
+        Column(
+            "discharged_on",
+            "date",
+            "Discharge date (on or after admission); empty while the spell is unfinished, "
+            "when the discharge destination is 98 or not given",
+        ),
         Column(
             "admission_method",
             "string",

@@ -3,8 +3,11 @@
 Emergency admissions are drawn per person at a rate calibrated to England's rates by
 age band (after allowing for the admissions of the last months of life and for
 readmissions, which are drawn separately), so that the three add up to the published
-rates. People who die in hospital have a final spell ending on the day they die. A
-person's spells never overlap and nothing happens after death or deregistration.
+rates; readmissions after ordinary elective stays are drawn too. People who die in
+hospital have a final spell ending on the day they die. A person's spells never overlap
+and nothing happens after death or deregistration. Stays still in progress when the
+window ends are unfinished spells: no discharge date, and discharge destination 98, as
+in HES.
 """
 
 from __future__ import annotations
@@ -144,7 +147,8 @@ def emergency_spells(
 
     readmit = rng.random(len(base)) < p_readmit[base.who]
     r_who = base.who[readmit]
-    r_day = base.discharged[readmit] + 1 + np.minimum(np.floor(rng.exponential(9, len(r_who))), 29)
+    # Readmitted 1 to 29 days after discharge: within 30 days as the national indicator counts.
+    r_day = base.discharged[readmit] + 1 + np.minimum(np.floor(rng.exponential(9, len(r_who))), 28)
     ok = r_day < spell_end[r_who]
     r_who, r_day = r_who[ok], r_day[ok].astype(np.int64)
     readmissions = Spells.of(r_who, r_day, r_day + emergency_los(rng, age[r_who]),
@@ -152,6 +156,27 @@ def emergency_spells(
     eol = Spells.of(eol_who, eol_day, eol_day + emergency_los(rng, age[eol_who]),
                     KIND_END_OF_LIFE)  # fmt: skip
     return Spells.concat([base, readmissions, eol])
+
+
+def elective_readmissions(
+    config: SynthConfig, people: People, planned: Spells, spell_end: np.ndarray
+) -> Spells:
+    """Emergency readmissions after ordinary elective stays (complications, infections).
+
+    About one ordinary elective stay in twenty is followed by an emergency readmission
+    within 30 days, more for frail and older people (NHS Digital's readmission
+    compendium reports 30-day emergency readmission after elective hip replacement of
+    about 5-7%).
+    """
+    rng = config.rng("elective-readmission")
+    age = people.age_on(planned.who, planned.admitted)
+    p = 0.045 * people.frailty[planned.who] ** 0.5 * np.where(age >= 75, 1.4, 1.0)
+    hit = (planned.kind == KIND_ELECTIVE) & (rng.random(len(planned)) < np.clip(p, 0, 0.3))
+    who = planned.who[hit]
+    day = planned.discharged[hit] + 1 + np.minimum(np.floor(rng.exponential(7, len(who))), 28)
+    ok = day < spell_end[who]
+    who, day = who[ok], day[ok].astype(np.int64)
+    return Spells.of(who, day, day + emergency_los(rng, people.age_on(who, day)), KIND_READMISSION)
 
 
 def planned_spells(
@@ -201,14 +226,17 @@ def _weights(pool: tuple, position: int) -> np.ndarray:
     return w / w.sum()
 
 
-def tidy(spells: Spells, spell_end: np.ndarray) -> np.ndarray:
-    """Rows to keep so that a person's spells never overlap; clips stays to the window.
+def tidy(spells: Spells, spell_end: np.ndarray, window_end: int) -> np.ndarray:
+    """Rows to keep so that a person's spells never overlap; ends stays at death or leaving.
 
     Spells are ordered by person and admission; a spell admitted before the previous
     spell's discharge is dropped. Discharges never pass the last day the person is
-    alive and registered (final spells end on the day of death by construction).
+    alive and registered (final spells end on the day of death by construction). A
+    stay of someone alive and registered at the end of the window keeps its discharge
+    day even when that lies after ``window_end``: the spell is unfinished when the data
+    end (see :func:`unfinished`), as real extracts carry such spells.
     """
-    last_day = np.where(spell_end == NO_END, NO_END, spell_end - 1)
+    last_day = np.where(spell_end > window_end, NO_END, spell_end - 1)
     not_final = spells.kind != KIND_FINAL
     spells.discharged[not_final] = np.minimum(
         spells.discharged[not_final], np.maximum(last_day[spells.who[not_final]],
@@ -219,3 +247,8 @@ def tidy(spells: Spells, spell_end: np.ndarray) -> np.ndarray:
     previous = frame.groupby("who")["dis"].cummax().groupby(frame["who"]).shift()
     overlaps = spells.admitted[order] < previous.to_numpy(dtype=float, na_value=-np.inf)
     return order[~overlaps]
+
+
+def unfinished(spells: Spells, window_end: int) -> np.ndarray:
+    """Spells still in progress on the last day of the window (no discharge in the data)."""
+    return spells.discharged > window_end

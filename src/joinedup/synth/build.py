@@ -110,13 +110,16 @@ def generate(
     emergency = admissions.emergency_spells(
         config, people, count, person_effect, window, spell_end, final
     )
+    planned, pick = admissions.planned_spells(config, people, count, window, spell_end)
+    emergency = admissions.Spells.concat(
+        [emergency, admissions.elective_readmissions(config, people, planned, spell_end)]
+    )
     step("telephone care management")
     enrolment = programme.enrol(config, people, has, emergency)
     emergency = programme.apply_effect(config, enrolment, emergency, n, spell_end)
-    planned, pick = admissions.planned_spells(config, people, count, window, spell_end)
     every = admissions.Spells.concat([emergency, final, planned])
     picks = np.concatenate([np.zeros(len(emergency) + len(final), int), pick])
-    keep = admissions.tidy(every, spell_end)
+    keep = admissions.tidy(every, spell_end, end)
     spells = every.select(keep)
 
     step("spell details")
@@ -124,7 +127,7 @@ def generate(
     ids = person_ids(nhs.astype(str), synthetic_key(config.seed))
     local_trust = geo.footprint_trust[people.footprint].astype(np.int64)
     spell, diagnosis, extra = spell_details.spell_tables(
-        config, people, spells, picks[keep], has, care_home, local_trust, ids
+        config, people, spells, picks[keep], has, care_home, local_trust, ids, end
     )
     step("A&E")
     via_ae = extra["method"] == "21"
@@ -141,8 +144,10 @@ def generate(
         config, people, count, smi, window, geo.footprint_codes, ids
     )
     step("identifiers and tables")
-    discharged_alive = np.isin(spells.kind, admissions.EMERGENCY_KINDS) & (
-        spells.kind != admissions.KIND_FINAL
+    discharged_alive = (
+        np.isin(spells.kind, admissions.EMERGENCY_KINDS)
+        & (spells.kind != admissions.KIND_FINAL)
+        & ~admissions.unfinished(spells, end)
     )
     alive_who, alive_day = spells.who[discharged_alive], spells.discharged[discharged_alive]
     reable = social_care.reablement(

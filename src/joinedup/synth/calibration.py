@@ -3,13 +3,19 @@
 Figures are measured on the warehouse with plain SQL, independently of the measure
 engine, for the latest complete financial year: events in the year divided by the
 registered population at its midpoint (rates per 1,000 per year), prevalence among
-those registered at its end, shares among the events themselves.
+those registered at its end, shares among the events themselves. Lengths of stay are
+those of the spells finished (discharged) in the year, as HES reports them. The
+readmission share is counted as NHS Digital's indicator I02040 (NHS Outcomes Framework
+3b) counts it, crude: of ordinary (not day case) spells discharged alive in the latest
+year with 30 days of data after it, excluding maternity, obstetric and cancer spells,
+the share followed by an emergency admission (not for cancer, not obstetric) 0 to 29
+days after discharge.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -18,6 +24,9 @@ from rich.table import Table
 
 REFERENCE = Path(__file__).parent / "reference" / "england_benchmarks.yaml"
 EMERGENCY = "('21','22','23','24','25','2A','2B','2C','2D','28')"
+MATERNITY = "('31','32')"
+OBSTETRIC = "('501','560')"  # treatment functions: obstetrics, midwifery
+READMISSION_DAYS = 30
 ELECTIVE = "('11','12','13')"
 AGE_BANDS = (("0-4", 0, 4), ("5-17", 5, 17), ("18-44", 18, 44), ("45-64", 45, 64),
              ("65-74", 65, 74), ("75-84", 75, 84), ("85+", 85, 200))  # fmt: skip
@@ -95,18 +104,14 @@ def compute_figures(warehouse: Path | str) -> dict[str, float]:
         f["hospital.elective_and_daycase_admissions_per_1000"] = (
             1000 * one(f"SELECT count(*) {spells} AND admission_method IN {ELECTIVE}") / n
         )
+        # Finished emergency spells discharged in the year (unfinished ones have none).
+        discharged = (f"FROM apc_spell WHERE discharged_on BETWEEN '{start}' AND '{end}' "
+                      f"AND admission_method IN {EMERGENCY}")  # fmt: skip
         f["hospital.emergency_mean_length_of_stay_days"] = one(
-            f"SELECT avg(discharged_on - admitted_on) {emerg}")  # fmt: skip
+            f"SELECT avg(discharged_on - admitted_on) {discharged}")  # fmt: skip
         f["hospital.emergency_zero_day_share"] = one(
-            f"SELECT avg((discharged_on = admitted_on)::int) {emerg}")  # fmt: skip
-        f["hospital.emergency_readmission_30d_share"] = one(
-            f"""SELECT avg((EXISTS (SELECT 1 FROM apc_spell r WHERE r.person_id = s.person_id
-                  AND r.admission_method IN {EMERGENCY} AND r.spell_id <> s.spell_id
-                  AND r.admitted_on >= s.discharged_on
-                  AND r.admitted_on <= s.discharged_on + 30))::int)
-                FROM apc_spell s WHERE s.admitted_on BETWEEN '{start}' AND '{end}'
-                AND s.admission_method IN {EMERGENCY} AND s.discharge_destination <> '79'"""
-        )
+            f"SELECT avg((discharged_on = admitted_on)::int) {discharged}")  # fmt: skip
+        f["hospital.emergency_readmission_30d_share"] = _readmission_share(con, end)
         ae = f"FROM ae_attendance WHERE arrived_at::date BETWEEN '{start}' AND '{end}'"
         f["hospital.ae_attendances_per_1000"] = 1000 * one(f"SELECT count(*) {ae}") / n
         f["hospital.ae_type1_share"] = one(f"SELECT avg((department_type = 1)::int) {ae}")
@@ -143,6 +148,42 @@ def compute_figures(warehouse: Path | str) -> dict[str, float]:
         return {k: float(v) for k, v in f.items()}
     finally:
         con.close()
+
+
+def _readmission_share(con: duckdb.DuckDBPyConnection, end: date) -> float:
+    """Emergency readmissions within 30 days of discharge, as NHS Digital I02040 counts.
+
+    The year is the latest financial year ending ``end`` or before that has 30 days of
+    data after it (the year ending ``end`` itself when the data hold no earlier year).
+    """
+    first, last = con.execute("SELECT min(date), max(date) FROM gp_appointment").fetchone()
+    earlier = date(end.year - 1, 3, 31)
+    while end + timedelta(days=READMISSION_DAYS) > last and earlier >= first:
+        end, earlier = earlier, date(earlier.year - 1, 3, 31)
+    start = date(end.year - 1, 4, 1)
+    (share,) = con.execute(
+        f"""WITH cancer AS (
+                SELECT DISTINCT spell_id FROM apc_diagnosis
+                WHERE icd10 LIKE 'C%' OR left(icd10, 3) BETWEEN 'D37' AND 'D48'),
+            s AS (
+                SELECT *, (spell_id IN (SELECT spell_id FROM cancer)
+                           OR coalesce(primary_diagnosis LIKE 'C%'
+                                       OR left(primary_diagnosis, 3) BETWEEN 'D37' AND 'D48',
+                                       false)) AS cancer,
+                       coalesce(specialty IN {OBSTETRIC}, false) AS obstetric
+                FROM apc_spell)
+            SELECT avg((EXISTS (
+                SELECT 1 FROM s r WHERE r.person_id = i.person_id AND r.spell_id <> i.spell_id
+                AND r.admission_method IN {EMERGENCY} AND NOT r.cancer AND NOT r.obstetric
+                AND r.admitted_on >= i.discharged_on
+                AND r.admitted_on < i.discharged_on + {READMISSION_DAYS}))::int)
+            FROM s i
+            WHERE i.discharged_on BETWEEN ? AND ? AND i.patient_classification = '1'
+            AND i.admission_method NOT IN {MATERNITY} AND NOT i.obstetric AND NOT i.cancer
+            AND i.discharge_destination <> '79'""",
+        [start, end],
+    ).fetchone()
+    return share or 0.0
 
 
 def compare(figures: dict[str, float], reference: dict | None = None) -> list[Check]:

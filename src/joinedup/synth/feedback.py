@@ -112,7 +112,8 @@ def feedback_table(
                - pc.cast(ae["arrived_at"], pa.int64()).to_numpy()) / 60e6  # fmt: skip
     fft("ae", ae, arrived, ae["provider_code"], np.where(minutes > 240, -1.2, 0.0))
     spells = tables["apc_spell"]
-    alive = pc.not_equal(spells["discharge_destination"], "79")
+    # Discharged alive: not died (79), not still in hospital (98, no discharge date).
+    alive = pc.invert(pc.is_in(spells["discharge_destination"], pa.array(["79", "98"])))
     discharged = spells.filter(alive)
     d_day = _days(discharged["discharged_on"])
     los = d_day - _days(discharged["admitted_on"])

@@ -14,6 +14,7 @@ from joinedup.synth.admissions import (
     KIND_FINAL,
     KIND_MATERNITY,
     Spells,
+    unfinished,
 )
 from joinedup.synth.conditions import NAMES
 from joinedup.synth.config import SynthConfig
@@ -56,8 +57,14 @@ def spell_tables(
     care_home: np.ndarray,
     local_trust: np.ndarray,
     person_ids: pa.Array,
+    window_end: int,
 ) -> tuple[pa.Table, pa.Table, dict[str, np.ndarray]]:
-    """The apc_spell and apc_diagnosis tables; also the spells' method and provider."""
+    """The apc_spell and apc_diagnosis tables; also the spells' method and provider.
+
+    Spells still in progress on ``window_end`` are unfinished: no discharge date and
+    discharge destination 98. Their cost is the tariff of the stay so far (to the last
+    day of the window), as a provider accrues income for patients still in hospital.
+    """
     rng = config.rng("spell-details")
     n = len(spells)
     who = spells.who
@@ -77,6 +84,8 @@ def spell_tables(
     destination = np.array(["19", "29", "51", "54", "88"])[choose(rng, n, (93, 2, 3, 1, 1))]
     destination = np.where(resident, np.where(source == "65", "65", "85"), destination)
     destination = np.where(final, "79", destination)
+    in_progress = unfinished(spells, window_end)
+    destination = np.where(in_progress, "98", destination)
 
     # Primary diagnosis and specialty.
     primary = np.empty(n, object)
@@ -121,7 +130,7 @@ def spell_tables(
     trust = provider_of(config, "spell-provider", local_trust[who])
     provider = np.array(ACUTE_TRUSTS)[trust]
     site = np.array([AE_SITES[t][0] for t in ACUTE_TRUSTS])[trust]
-    los = spells.discharged - spells.admitted
+    los = np.minimum(spells.discharged, window_end) - spells.admitted  # to date if unfinished
     cost = np.select(
         [emergency, spells.kind == KIND_ELECTIVE, spells.kind == KIND_DAYCASE, maternity],
         [TARIFF["emergency"] * np.where(los == 0, 0.45, 1.0)
@@ -138,7 +147,9 @@ def spell_tables(
             "provider_code": provider,
             "site_code": site,
             "admitted_on": dates(spells.admitted),
-            "discharged_on": dates(spells.discharged),
+            "discharged_on": dates(
+                np.where(in_progress, 0, spells.discharged), missing=in_progress
+            ),
             "admission_method": method.astype(str),
             "patient_classification": classification,
             "admission_source": source,

@@ -182,6 +182,27 @@ def api_casefinding(
     return casefinding_list(request.app.state, user, practice, "GET /api/casefinding", reason)
 
 
+@router.get("/population", name="api_population")
+def api_population(user: Caller, request: Request) -> dict[str, Any]:
+    """Population and risk: people, activity and cost by Bridges to Health segment and
+    Kaiser tier, by footprint and for the partnership, the risk distribution and the
+    risk model's card in brief (null without a trained model). Counts suppressed."""
+    data = request.app.state.data
+    segments, tiers, risk = (
+        data.segments("segment"),
+        data.segments("tier"),
+        data.risk_distribution(),
+    )
+    return {
+        "as_of": data.segments_as_of() if segments is not None else None,
+        "segments": None if segments is None else records(segments),
+        "tiers": None if tiers is None else records(tiers),
+        "risk_distribution": None if risk is None else records(risk),
+        "model_card": data.model_card(),
+        "problem": data.risk_model_problem,
+    }
+
+
 @router.get("/audit", name="api_audit")
 def api_audit(
     user: Caller,

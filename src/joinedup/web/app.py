@@ -33,7 +33,7 @@ CSP = (
 def create_app(settings: WebSettings) -> FastAPI:
     """The web app over ``settings.warehouse`` and ``settings.programme_db``."""
     from joinedup import __version__
-    from joinedup.web import api, pages
+    from joinedup.web import api, pages, practices
 
     app = FastAPI(
         title="joinedup",
@@ -49,12 +49,13 @@ def create_app(settings: WebSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.accounts = make_accounts_engine(settings.programme_db)
-    app.state.data = DataService(settings.warehouse, settings.reidentification)
+    app.state.data = DataService(settings.warehouse, settings.reidentification, settings.risk_model)
     app.state.login_limiter = RateLimiter(settings.login_attempts_per_minute)
     app.state.scenario_runs = ScenarioRuns()
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
+    app.include_router(practices.router)
     app.include_router(pages.router)
 
     @app.middleware("http")

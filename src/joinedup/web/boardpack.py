@@ -99,6 +99,9 @@ def _measure_section(data: DataService, measure_id: str, last: date) -> dict[str
         "rows": series.tail(12).to_dict("records"),
         "latest": None,
         "period": None,
+        "has_responses": "responses" in series.columns,
+        "responses": None,
+        "response_rate": None,
         "variation": None,
         "assurance": None,
         "chart": None,
@@ -106,6 +109,9 @@ def _measure_section(data: DataService, measure_id: str, last: date) -> dict[str
     if not observed.empty:
         out["latest"] = fmt_value(float(observed["value"].iloc[-1]), d.unit)
         out["period"] = str(observed["period"].iloc[-1])
+        if "responses" in observed.columns:  # a feedback measure: its answers and rate
+            out["responses"] = _number(observed["responses"].iloc[-1])
+            out["response_rate"] = _number(observed["response_rate"].iloc[-1])
     if len(observed) >= 2:
         frame = xmr(
             series["value"].astype(float).to_numpy(),
@@ -118,6 +124,21 @@ def _measure_section(data: DataService, measure_id: str, last: date) -> dict[str
         svg = spc_chart(frame, d.title, UNIT_LABELS.get(d.unit, d.unit))
         out["chart"] = "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
     return out
+
+
+def _number(value: Any) -> float | None:
+    """A float, or None for a missing (suppressed or undefined) figure."""
+    import pandas as pd
+
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def responses_text(responses: float | None, rate: float | None) -> str:
+    """'1,234 responses, 12.3% response rate' ('*' for a suppressed figure)."""
+    if responses is None:
+        return "* responses"
+    text = f"{responses:,.0f} response{'' if responses == 1 else 's'}"
+    return text + (f", {rate:.1f}% response rate" if rate is not None else "")
 
 
 def _in(day: Any, first: date, last: date) -> bool:
@@ -151,7 +172,8 @@ def build(data: DataService, programme_url: str, quarter: str, measure_ids: list
     pack.scenario_summary, pack.scenarios = data._memo["board-pack-scenarios"]
     from joinedup.feedback.board import quarter_feedback
 
-    pack.feedback = quarter_feedback(data.warehouse_path, first, last)
+    with data._lock:  # one DuckDB connection per app: queries are serialised
+        pack.feedback = quarter_feedback(data.wh, first, last)
     prog = programme_summary(programme_url, today=last)
     pack.programme = prog
     if prog.get("available"):
@@ -206,6 +228,7 @@ def _context(pack: BoardPack) -> dict[str, Any]:
         "pack": pack,
         "period": period,
         "fmt_value": fmt_value,
+        "responses_text": responses_text,
         "variation_text": VARIATION_TEXT,
         "assurance_text": ASSURANCE_TEXT,
     }
@@ -245,10 +268,30 @@ def to_xlsx(pack: BoardPack) -> bytes:
         ["Registered population", pack.population["people"], "as of", pack.population["as_of"]]
     )
     ws.append([])
-    ws.append(["Measure", "Latest period", "Latest value", "Unit", "Variation", "Assurance"])
+    ws.append(
+        [
+            "Measure",
+            "Latest period",
+            "Latest value",
+            "Unit",
+            "Variation",
+            "Assurance",
+            "Responses",
+            "Response rate %",
+        ]
+    )
     for m in pack.measures:
         ws.append(
-            [m["title"], m["period"], m["latest"], m["unit_label"], m["variation"], m["assurance"]]
+            [
+                m["title"],
+                m["period"],
+                m["latest"],
+                m["unit_label"],
+                m["variation"],
+                m["assurance"],
+                m.get("responses"),
+                m.get("response_rate"),
+            ]
         )
     for row in (1, 5):
         for cell in ws[row]:
@@ -264,6 +307,9 @@ def to_xlsx(pack: BoardPack) -> bytes:
             "Value",
             "Lower 95%",
             "Upper 95%",
+            "Responses",
+            "Eligible",
+            "Response rate %",
             "Suppressed",
         ]
     )
@@ -275,11 +321,34 @@ def to_xlsx(pack: BoardPack) -> bytes:
                     str(r["period"]),
                     *[
                         _cell(r.get(k))
-                        for k in ("numerator", "denominator", "value", "lower", "upper")
+                        for k in (
+                            "numerator",
+                            "denominator",
+                            "value",
+                            "lower",
+                            "upper",
+                            "responses",
+                            "eligible",
+                            "response_rate",
+                        )
                     ],
                     bool(r.get("suppressed")),
                 ]
             )
+    if pack.feedback.get("settings"):
+        _sheet(
+            wb,
+            "What people told us",
+            pack.feedback["settings"],
+            [
+                "setting",
+                "responses",
+                "percent_positive",
+                "eligible",
+                "eligible_label",
+                "response_rate",
+            ],
+        )
     prog = pack.programme
     if prog.get("available"):
         _sheet(

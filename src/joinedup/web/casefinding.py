@@ -5,12 +5,18 @@
   is written to the audit log (who, whose record, when, which page, why).
 - An analyst sees any practice's list pseudonymised (person ids, no NHS numbers).
 - Anyone else may not see a list at all (the role matrix refuses them first).
+
+The list itself is :meth:`joinedup.web.data.DataService.casefinding`: the risk model's
+top tier for the practice, or an interim ranking where no model has been trained
+(``source`` and ``method`` in the answer say which).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import pandas as pd
 from fastapi import HTTPException
 
 from joinedup.web import accounts
@@ -40,15 +46,16 @@ def casefinding_list(
         for r in rows:
             r["nhs_number"] = numbers.get(r["person_id"])
     for r in rows:
-        r["age"] = int(r["age"])
-        r["long_term_conditions"] = int(r["long_term_conditions"])
-        r["emergency_admissions"] = int(r["emergency_admissions"])
+        for k, v in r.items():  # numpy numbers -> Python, missing -> None (JSON-safe)
+            if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+                r[k] = None
+            elif hasattr(v, "item"):
+                r[k] = v.item()
+    data = app_state.data
     return {
         "practice_code": practice_code,
         "identifiable": identifiable,
-        "method": (
-            "Interim ranking: registered adults by emergency admissions in the last 12 "
-            "months, then number of long-term conditions."
-        ),
+        "source": "interim" if data.risk_model() is None else "risk_model",
+        "method": data.casefinding_method(),
         "patients": rows,
     }

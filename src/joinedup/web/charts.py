@@ -38,23 +38,55 @@ def _spc_svg(data: DataService, measure_id: str) -> bytes | None:
     return spc_chart(view.spc, d.title, UNIT_LABELS.get(d.unit, d.unit))
 
 
-def funnel_svg(data: DataService, measure_id: str, by: str = "practice") -> bytes | None:
+def funnel_svg(
+    data: DataService, measure_id: str, by: str = "practice", highlight: str | None = None
+) -> bytes | None:
     """Funnel plot of the last 12 periods pooled across ``by`` units (suppressed units
-    left out), or None where no funnel applies (means, standardised rates)."""
-    key = f"funnel.svg:{measure_id}:{by}"
+    left out), or None where no funnel applies (means, standardised rates).
+    ``highlight`` rings one unit (a practice viewing its own profile)."""
+    key = f"funnel.svg:{measure_id}:{by}:{highlight}"
     if key not in data._memo:
-        data._memo[key] = _funnel_svg(data, measure_id, by)
+        data._memo[key] = _funnel_svg(data, measure_id, by, highlight)
     return data._memo[key]
 
 
-def _funnel_svg(data: DataService, measure_id: str, by: str) -> bytes | None:
+def group_spc_svg(data: DataService, measure_id: str, by: str, group: str) -> bytes | None:
+    """XmR chart of one group's series (e.g. one practice), or None when any period is
+    suppressed (leaving out the small counts but keeping the zeros would bias the
+    chart) or there are fewer than two periods."""
+    from joinedup.measures.spc import xmr
+
+    key = f"spc.svg:{measure_id}:{by}:{group}"
+    if key not in data._memo:
+        d = data.definition(measure_id)
+        table = data.measure_table(measure_id, by)
+        series = table[table["group"] == group]
+        chart = None
+        if len(series) >= 2 and not series["suppressed"].any() and series["value"].notna().all():
+            direction = d.direction if d.direction in ("increase", "decrease") else "neutral"
+            frame = xmr(
+                series["value"].astype(float).to_numpy(),
+                improvement=direction,
+                x=list(series["period"]),
+            )
+            chart = spc_chart(frame, f"{d.title}: {group}", UNIT_LABELS.get(d.unit, d.unit))
+        data._memo[key] = chart
+    return data._memo[key]
+
+
+def _funnel_svg(data: DataService, measure_id: str, by: str, highlight: str | None) -> bytes | None:
     from joinedup.measures.funnel import plot_funnel, proportion_funnel, ratio_funnel
 
     d = data.definition(measure_id)
     if d.kind == "mean" or d.standardisation != "none" or by not in d.groupings:
         return None
     table = data.measure_recent(measure_id, by)
-    table = table[~table["suppressed"] & table["denominator"].notna() & (table["denominator"] > 0)]
+    table = table[
+        ~table["suppressed"]
+        & table["value"].notna()
+        & table["denominator"].notna()
+        & (table["denominator"] > 0)
+    ]
     if len(table) < 3:
         return None
     num = table["numerator"].astype(float).to_numpy()
@@ -75,6 +107,7 @@ def _funnel_svg(data: DataService, measure_id: str, by: str) -> bytes | None:
             f"{d.title}: {by}s, last 12 periods",
             value_label=value_label,
             size_label=size_label,
+            highlight=highlight,
         )
         svg = next(p for p in paths if p.suffix == ".svg")
         return svg.read_bytes()

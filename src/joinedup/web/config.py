@@ -21,6 +21,16 @@ def default_programme_url(warehouse: Path | None = None) -> str:
     return f"sqlite:///{Path(warehouse).parent / 'programme.sqlite'}"
 
 
+def default_risk_model_dir(warehouse: Path) -> Path:
+    """The risk model folder: ``$JOINEDUP_RISK_MODEL`` or ``risk-model`` beside the
+    warehouse (the rule of ``joinedup risk train``/``score`` and where ``joinedup demo``
+    trains it)."""
+    import os
+
+    env = os.environ.get("JOINEDUP_RISK_MODEL")
+    return Path(env) if env else Path(warehouse).parent / "risk-model"
+
+
 @dataclass
 class WebSettings:
     """Everything the app needs to start.
@@ -28,6 +38,8 @@ class WebSettings:
     ``warehouse``: the DuckDB warehouse file; the restricted re-identification store is
     ``reidentification.duckdb`` beside it unless ``reidentification`` is given.
     ``programme_db``: SQLAlchemy URL of the programme store (users, sessions, audit).
+    ``risk_model``: folder of the trained emergency admission risk model (default: see
+    :func:`default_risk_model_dir`); without one, case finding uses an interim ranking.
     ``secure_cookies``: mark cookies Secure (browsers keep Secure cookies on
     http://127.0.0.1 and http://localhost, so this stays on for local use too).
     """
@@ -35,6 +47,7 @@ class WebSettings:
     warehouse: Path
     programme_db: str | None = None
     reidentification: Path | None = None
+    risk_model: Path | None = None
     secure_cookies: bool = True
     session_hours: float = 8.0
     token_hours: float = 12.0
@@ -58,3 +71,8 @@ class WebSettings:
             self.programme_db = f"sqlite:///{self.programme_db}"
         if self.reidentification is None:
             self.reidentification = self.warehouse.parent / "reidentification.duckdb"
+        self.risk_model = (
+            default_risk_model_dir(self.warehouse)
+            if self.risk_model is None
+            else Path(self.risk_model)
+        )

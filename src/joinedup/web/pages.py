@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 
 from joinedup.web import accounts
 from joinedup.web.accounts import LoginRefused, User
-from joinedup.web.api import client_key
+from joinedup.web.api import client_key, records
 from joinedup.web.casefinding import casefinding_list
 from joinedup.web.charts import UNIT_LABELS, fmt_value, funnel_svg, spc_svg
 from joinedup.web.roles import ROLES, allowed
@@ -52,7 +52,9 @@ ASSURANCE_TEXT = {
 NAV = [
     ("Overview", "/overview", "overview_page"),
     ("Measures", "/measures", "measures_page"),
-    ("Population and risk", "/capability/population-risk", "capability_page"),
+    ("Population and risk", "/population", "population_page"),
+    ("My practice", "/practices/mine", "practice_mine"),
+    ("Practices", "/practices", "practices_page"),
     ("Case finding", "/casefinding", "casefinding_page"),
     ("Scenarios", "/scenarios", "scenarios_page"),
     ("Work programme", "/programme/workstreams", "programme_page"),
@@ -63,14 +65,8 @@ NAV = [
     ("Audit log", "/audit", "audit_page"),
 ]
 
-#: Capabilities whose pages the lead wires in once their APIs land.
-CAPABILITIES = {
-    "population-risk": (
-        "Population and risk",
-        "Segments by footprint, the risk distribution and the model card come from "
-        "joinedup.risk once its segmentation and model APIs land.",
-    ),
-}
+#: Capabilities whose pages are not wired in yet (slug -> title, text).
+CAPABILITIES: dict[str, tuple[str, str]] = {}
 
 
 def render(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
@@ -316,6 +312,59 @@ def casefinding_page(
             "practices": data.practices().to_dict("records"),
             "practice": practice,
             "listing": listing,
+        },
+    )
+
+
+@router.get("/population", name="population_page")
+def population_page(
+    request: Request,
+    user: Caller,
+    footprint: Annotated[str | None, Query(max_length=16)] = None,
+) -> Response:
+    """Population and risk: Bridges to Health segments and Kaiser tiers by footprint
+    (the pyramid drawn for the partnership or one footprint), the risk distribution and
+    the risk model's card. Every count suppressed."""
+    from joinedup.web.population import PARTNERSHIP, kaiser_pyramid_svg, segment_bars_svg
+
+    data = request.app.state.data
+    names = {f["footprint_code"]: f["name"] for f in data.population()["footprints"]}
+    area = footprint if footprint in names else PARTNERSHIP
+    area_name = "the partnership" if area == PARTNERSHIP else f"{names[area]} ({area})"
+    segments, tiers = data.segments("segment"), data.segments("tier")
+    risk = data.risk_distribution()
+    tables = {}
+    for kind, table in (("segment", segments), ("tier", tiers)):
+        if table is None:
+            continue
+        codes = [c for c in names if c in set(table["footprint_code"])] + [PARTNERSHIP]
+        order = sorted(set(table[kind]), reverse=True)
+        rows = records(table)  # NA -> None, numpy -> Python
+        cell = {(r["footprint_code"], r[kind]): r for r in rows}
+        tables[kind] = {
+            "columns": [(c, names.get(c, "Partnership")) for c in codes],
+            "rows": [
+                (table.loc[table[kind] == k, f"{kind}_name"].iloc[0], [cell[(c, k)] for c in codes])
+                for k in order
+            ],
+            "area": [r for r in rows if r["footprint_code"] == area],
+        }
+    charts = {"segment": segment_bars_svg(tables["segment"]["area"], area_name)}
+    if "tier" in tables:
+        charts["tier"] = kaiser_pyramid_svg(tables["tier"]["area"], area_name)
+    return render(
+        request,
+        "population.html",
+        {
+            "as_of": data.segments_as_of(),
+            "footprints": names,
+            "footprint": None if area == PARTNERSHIP else area,
+            "area_name": area_name,
+            "tables": tables,
+            "charts": charts,
+            "risk": None if risk is None else records(risk),
+            "card": data.model_card(),
+            "model_problem": data.risk_model_problem,
         },
     )
 

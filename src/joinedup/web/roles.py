@@ -32,6 +32,10 @@ IDENTIFIABLE = frozenset({CLINICIAN})
 PROGRAMME_EDITORS = frozenset({PROGRAMME_MANAGER, ADMIN})
 BOARD_PACK = frozenset({BOARD, PROGRAMME_MANAGER, ANALYST, ADMIN})
 SCENARIO_RUNNERS = frozenset({ANALYST, PROGRAMME_MANAGER, ADMIN})
+#: Roles that may call a practice's patient-level pages (its activity feed, frequent
+#: attenders): that practice's clinicians (the route checks the practice, with NHS
+#: numbers) and the administrator (pseudonymised). Everyone sees the aggregate profile.
+PRACTICE_PATIENTS = frozenset({CLINICIAN, ADMIN})
 
 #: Route name -> roles allowed. Route names are the endpoint function names.
 ACCESS: dict[str, frozenset[str]] = {
@@ -44,6 +48,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "measure_funnel_svg": EVERYONE,
     "pyramid_svg": EVERYONE,
     "casefinding_page": CASEFINDING,
+    "population_page": EVERYONE,
     "audit_page": frozenset({IG_LEAD}),
     "audit_csv": frozenset({IG_LEAD}),
     "capability_page": EVERYONE,
@@ -54,6 +59,15 @@ ACCESS: dict[str, frozenset[str]] = {
     "scenario_result": EVERYONE,
     "board_pack_page": BOARD_PACK,
     "board_pack_download": BOARD_PACK,
+    "practices_page": EVERYONE,
+    "practice_mine": frozenset({CLINICIAN}),
+    "practice_profile_page": EVERYONE,
+    "practice_spc_svg": EVERYONE,
+    "practice_funnel_svg": EVERYONE,
+    "practice_feed_page": PRACTICE_PATIENTS,
+    "practice_feed_download": PRACTICE_PATIENTS,
+    "practice_attenders_page": PRACTICE_PATIENTS,
+    "practice_attenders_download": PRACTICE_PATIENTS,
     "account_page": EVERYONE,
     "logout": EVERYONE,
     # JSON API
@@ -61,8 +75,13 @@ ACCESS: dict[str, frozenset[str]] = {
     "api_overview": EVERYONE,
     "api_measures": EVERYONE,
     "api_measure": EVERYONE,
+    "api_population": EVERYONE,
     "api_casefinding": CASEFINDING,
     "api_audit": frozenset({IG_LEAD}),
+    "api_practices": EVERYONE,
+    "api_practice_profile": EVERYONE,
+    "api_practice_feed": PRACTICE_PATIENTS,
+    "api_practice_attenders": PRACTICE_PATIENTS,
     "api_programme": EVERYONE,
     "api_scenarios": EVERYONE,
     "api_scenario_run": SCENARIO_RUNNERS,

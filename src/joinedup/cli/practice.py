@@ -1,0 +1,215 @@
+"""`joinedup practice`: a practice's activity feed, frequent attenders and profile.
+
+The command line is for analysts with the warehouse: it shows pseudonymised person
+ids, never NHS numbers (those reach a practice's own clinicians through the web app,
+audited).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table as RichTable
+
+from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
+from joinedup.cli.risk_model import ModelOption, model_dir, parse_date, write_frame
+
+practice_app = typer.Typer(
+    help="A practice's own view: this week's hospital activity, frequent attenders, profile.",
+    no_args_is_help=True,
+)
+
+EndOption = typer.Option(
+    None, "--end", help="Last day of the window, YYYY-MM-DD (default: newest data held)."
+)
+OutOption = typer.Option(None, "--out", "-o", help="Also write the table to FILE.csv or .xlsx.")
+
+
+def _open(warehouse: Path):
+    from joinedup.warehouse import open_warehouse
+
+    path = warehouse_path(warehouse)
+    try:
+        return path, open_warehouse(path, read_only=True)
+    except (FileNotFoundError, ValueError) as exc:
+        raise fail(str(exc)) from None
+
+
+def _check_out(out: Path | None) -> None:
+    if out is not None and out.suffix.lower() not in (".csv", ".xlsx"):
+        raise fail(f"--out {out}: expected a file name ending .csv or .xlsx")
+
+
+def _casefinding_ids(wh, path: Path, model: Path | None, code: str, end) -> set[str] | None:
+    """The practice's case-finding list from the risk model, or None without a model."""
+    from joinedup.risk.casefind import ListFilters, case_finding_list
+    from joinedup.risk.model import RiskModel, score_people
+
+    folder = model_dir(model, path)
+    if not folder.is_dir():
+        return None
+    try:
+        fitted = RiskModel.load(folder)
+    except (FileNotFoundError, ValueError):
+        return None
+    with console.status("scoring the population for the case-finding flag"):
+        scored = score_people(wh, fitted, end)
+        listed = case_finding_list(wh, fitted, scored, ListFilters(practice=code))
+    return set(listed["person_id"])
+
+
+def _timeliness(wh, names: tuple[str, ...] | None = None) -> None:
+    from joinedup.practice.timeliness import source_dates, warnings_for
+
+    for w in warnings_for(source_dates(wh), names):
+        console.print(f"[yellow]late data:[/] {w}")
+
+
+@practice_app.command("feed")
+def feed(
+    code: str = typer.Argument(..., help="Practice (ODS) code, e.g. Z10009."),
+    days: int = typer.Option(7, "--days", "-d", min=1, max=366, help="Days of data."),
+    end: str = EndOption,
+    event: str = typer.Option(
+        None, "--event", help="Only ae_attendance, emergency_admission or discharge."
+    ),
+    flagged: bool = typer.Option(False, "--flagged", help="Only rows with a reason to act."),
+    warehouse: Path = WarehouseOption,
+    model: Path = ModelOption,
+    out: Path = OutOption,
+) -> None:
+    """A&E attendances, emergency admissions and discharges of the practice's patients."""
+    from joinedup.practice.feed import FEED_EVENTS, FEED_SOURCES, PracticeNotFound, activity_feed
+
+    _check_out(out)
+    if event is not None and event not in FEED_EVENTS:
+        raise fail(f"--event {event!r}: expected one of {', '.join(FEED_EVENTS)}")
+    path, wh = _open(warehouse)
+    when = parse_date(end, "--end")
+    with wh:
+        try:
+            ids = _casefinding_ids(wh, path, model, code, when)
+            rows = activity_feed(
+                wh, code, days, when, casefinding_ids=ids,
+                events=(event,) if event else FEED_EVENTS,
+            )  # fmt: skip
+        except (PracticeNotFound, ValueError) as exc:
+            raise fail(str(exc)) from None
+        _timeliness(wh, FEED_SOURCES)
+    if flagged:
+        rows = rows[rows["reasons"] != ""]
+    a = rows.attrs
+    t = RichTable(
+        "date", "event", "person_id", "age", "provider", "diagnosis / details", "reasons to act",
+        title=f"{a['practice_name']} ({code}): {a['start']} to {a['end']}, {len(rows)} events",
+    )  # fmt: skip
+    for r in rows.itertuples():
+        dx = f"{r.diagnosis} ({r.diagnosis_chapter}); " if isinstance(r.diagnosis, str) else ""
+        t.add_row(str(r.date), r.event, r.person_id, str(r.age), r.provider_code, dx + r.detail,
+                  r.reasons)  # fmt: skip
+    console.print(t)
+    if ids is None:
+        console.print(
+            "no risk model found: the case-finding flag is off (train one: joinedup risk train)"
+        )
+    if out is not None:
+        write_frame(rows, out)
+        console.print(f"wrote {len(rows)} rows to {out}")
+
+
+@practice_app.command("attenders")
+def attenders(
+    code: str = typer.Argument(..., help="Practice (ODS) code."),
+    days: int = typer.Option(365, "--days", "-d", min=28, max=1096, help="Window in days."),
+    min_ae: int = typer.Option(5, "--min-ae", min=1, help="A&E attendances that qualify."),
+    min_admissions: int = typer.Option(
+        3, "--min-admissions", min=1, help="Emergency admissions that qualify."
+    ),
+    end: str = EndOption,
+    warehouse: Path = WarehouseOption,
+    out: Path = OutOption,
+) -> None:
+    """Patients with repeated A&E attendances or emergency admissions, month by month."""
+    from joinedup.practice.attenders import frequent_attenders, pattern_text
+    from joinedup.practice.feed import PracticeNotFound
+
+    _check_out(out)
+    _path, wh = _open(warehouse)
+    with wh:
+        try:
+            rows = frequent_attenders(
+                wh, code, days, parse_date(end, "--end"), min_ae, min_admissions
+            )
+        except (PracticeNotFound, ValueError) as exc:
+            raise fail(str(exc)) from None
+    a = rows.attrs
+    t = RichTable(
+        "person_id", "age", "A&E", "admissions", "bed days", "last", "pattern",
+        title=f"{a['practice_name']} ({code}): frequent attenders {a['start']} to {a['end']}",
+    )  # fmt: skip
+    for r in rows.itertuples():
+        t.add_row(r.person_id, str(r.age), str(r.ae_attendances), str(r.emergency_admissions),
+                  str(r.bed_days), str(r.last_event), pattern_text(r.pattern))  # fmt: skip
+    console.print(t)
+    if out is not None:
+        write_frame(rows.assign(pattern=[" ".join(map(str, p)) for p in rows["pattern"]]).drop(
+            columns="months"), out)  # fmt: skip
+        console.print(f"wrote {len(rows)} rows to {out}")
+
+
+@practice_app.command("profile")
+def profile(
+    code: str = typer.Argument(..., help="Practice (ODS) code."),
+    end: str = EndOption,
+    warehouse: Path = WarehouseOption,
+) -> None:
+    """List size, age structure, prevalence against expected and similar practices.
+    Counts from 1 to 7 are suppressed."""
+    import pandas as pd
+
+    from joinedup.measures.suppression import suppress
+    from joinedup.practice.feed import PracticeNotFound
+    from joinedup.practice.profile import practice_profile
+
+    _path, wh = _open(warehouse)
+    with wh:
+        try:
+            p = practice_profile(wh, code, parse_date(end, "--end"))
+        except (PracticeNotFound, ValueError) as exc:
+            raise fail(str(exc)) from None
+        _timeliness(wh)
+    console.print(
+        f"[bold]{p.name} ({code})[/]: cluster {p.cluster_code}, footprint {p.footprint_code}; "
+        f"{p.list_size:,} registered on {p.as_of}"
+    )
+    ages = p.pyramid.groupby("age_band", sort=False)["people"].sum()
+    share = p.pyramid.groupby("age_band", sort=False)["partnership_share"].sum()
+    t = RichTable("age band", "people", "% of list", "% partnership", title="Age structure")
+    for band_, n in ages.items():
+        t.add_row(band_, "*" if 1 <= n <= 7 else f"{n:,}", f"{100 * n / max(p.list_size, 1):.1f}",
+                  f"{100 * share[band_]:.1f}")  # fmt: skip
+    console.print(t)
+    prev = suppress(
+        p.prevalence, ["observed"], derived={"observed": ["prevalence", "ratio", "lower", "upper"]}
+    ).frame
+    t = RichTable(
+        "condition", "on register", "prevalence", "expected", "O/E (95% CI)", "",
+        title="Long-term conditions against expected (indirect standardisation)",
+    )  # fmt: skip
+    for r in prev.itertuples():
+        ratio = "*" if pd.isna(r.ratio) else f"{r.ratio:.2f} ({r.lower:.2f}-{r.upper:.2f})"
+        t.add_row(r.condition, "*" if pd.isna(r.observed) else f"{int(r.observed)}",
+                  "*" if pd.isna(r.prevalence) else f"{r.prevalence:.1f}%",
+                  f"{r.expected:.1f}", ratio, r.flag or "")  # fmt: skip
+    console.print(t)
+    t = RichTable("practice", "list size", "aged 65+", "mean IMD decile", title="Similar practices")
+    for r in p.peers.itertuples():
+        t.add_row(f"{r.name} ({r.practice_code})", f"{r.list_size:,}",
+                  f"{100 * r.share_65_plus:.1f}%", f"{r.mean_imd:.2f}")  # fmt: skip
+    console.print(t)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `practice` command group to the main app."""
+    app.add_typer(practice_app, name="practice")
