@@ -267,6 +267,16 @@ def test_population_page_with_the_model(model_env) -> None:
     assert not [s for s in shown if 1 <= int(s.replace(",", "")) <= 7]
 
 
+def test_overview_shows_the_segment_pyramid_with_a_model(model_env, web_env, clients) -> None:
+    page = model_env.clients["board"].get("/overview")
+    assert page.status_code == 200
+    assert "Need: the Kaiser Permanente pyramid" in page.text
+    people, _end, _enrolled = _registered_end(model_env.warehouse)
+    assert f"{round(0.02 * len(people)):,} people" in page.text
+    # Without a model the overview has no segment pyramid (and says nothing false).
+    assert "Kaiser Permanente pyramid" not in clients["board"].get("/overview").text
+
+
 def test_population_api_matches_the_page(model_env) -> None:
     people, _end, _enrolled = _registered_end(model_env.warehouse)
     r = model_env.clients["analyst"].get("/api/population")

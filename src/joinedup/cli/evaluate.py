@@ -54,9 +54,9 @@ def evaluate(
         "naive before/after",
         "enrolled pre -> post",
         "comparison pre -> post",
-        title="Rates per person-year. Pre -> post columns: pre = all data before the index "
-        "date (the primary figure's); the 12-month-pre and naive figures use the 12 months "
-        "before it.",
+        title="Rates per person-year. Pre -> post columns: pre = the baseline before the 12 "
+        "months preceding the index date (the primary figure's); the 12-month-pre and naive "
+        "figures use those 12 months.",
     )
     for o in result.outcomes.values():
         table.add_row(

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from joinedup.derived import event_source, persons, registered_population
-from joinedup.derived.persons import with_age
+from joinedup.derived.persons import AGE_BANDS, ESP2013_BANDS, band, with_age
 from joinedup.measures.definition import (
     GROUPINGS,
     PERIODS,
@@ -200,15 +200,29 @@ def _needed_columns(plan: Iterable[MeasureDefinition]) -> dict[str, set[str]]:
     return {source: cols for source, cols in columns.items() if len(reads[source]) >= 2}
 
 
+def _condition_fields(plan: Iterable[MeasureDefinition]) -> dict[str, set[str]]:
+    """Fields of each event source that the conditions and values of ``plan`` read."""
+    out: dict[str, set[str]] = {}
+    for d in plan:
+        for count in (d.numerator_count, d.denominator):
+            if count is None or count.source in (None, POPULATION):
+                continue
+            out.setdefault(count.source, set()).update(count.where)
+            if count.value:
+                out[count.source].add(count.value)
+    return out
+
+
 class Sources:
     """The inputs one compute run shares between measures.
 
     Event sources are restricted to the run's periods and given ``period_start``. Give
     ``plan`` (the definitions the run will compute) and every source that two or more of
     them read is materialised once (``Table.cache()``, on backends that support it) with
-    just the columns they need, so the readmission window and the person joins are
-    computed once, not once per measure. Aggregated denominators are remembered too:
-    most rates share the registered population.
+    just the event columns they need, so the readmission window is computed once, not
+    once per measure; person attributes come from one small table per run
+    (:meth:`people`), joined back by ``person_id``. Aggregated denominators are
+    remembered too: most rates share the registered population.
     """
 
     def __init__(
@@ -230,8 +244,14 @@ class Sources:
         # Response bases are counted beside their measures: let them share passes too.
         self.plan += [b for d in self.plan if (b := getattr(d, "base_measure", None)) is not None]
         self.columns = _needed_columns(self.plan)
+        self.fields = _condition_fields(self.plan)
         self._population_counts: dict[str, pd.DataFrame] | None = None
         self._events: dict[str, ibis.Table] = {}
+        self._narrow: dict[str, ibis.Table] = {}
+        self._people: ibis.Table | None = None
+        self._lookups: list[ibis.Table] = []
+        #: Group label of each integer code of a person attribute (see :meth:`people`).
+        self.codes: dict[str, dict[int, str]] = {}
         self._population: ibis.Table | None = None
         self._batches: list[tuple[set[str], dict[_Request, pd.DataFrame]]] = []
         self.memo: dict[str, pd.DataFrame] = {}
@@ -247,16 +267,93 @@ class Sources:
         return cls(wh, kind, periods_between(first, last, kind), plan, last)
 
     def events(self, name: str) -> ibis.Table:
-        """Event source ``name`` within the run's periods, with ``period_start``."""
+        """Event source ``name`` within the run's periods, with ``period_start``.
+
+        With a plan, the person's attributes are joined from :meth:`people`, with their
+        integer codes (see :func:`_group_key`), and a shared source is materialised
+        with the codes and age in place of the person's text: grouping is by small
+        integers instead of strings. The columns the plan reads, and their values, are
+        those of :func:`joinedup.derived.event_source`.
+        """
         if name not in self._events:
             first, last = self.periods[0].start, self.periods[-1].end
             e = event_source(self.wh, name)
             e = e.filter((e.event_date >= first) & (e.event_date <= last))
             e = e.mutate(period_start=_period_start(e.event_date, self.kind))
+            if not self.plan:
+                self._events[name] = e
+                return e
+            people = self.people()
+            attached = set(people.columns) | {*AGE_FIELDS, "partnership"}
+            own = [c for c in e.columns if c == "person_id" or c not in attached]
+            n = e.select(*own)
+            # A left join: every event left has its person (the source joined them), but
+            # anonymous feedback has none and keeps its row, as in the source.
+            joined = n.left_join(people, n.person_id == people.person_id)
+            joined = joined.drop("person_id_right").mutate(partnership=ibis.literal("all"))
+            joined = with_age(joined, joined.event_date)
             if name in self.columns:
-                e = self._cache(e.select(*[c for c in e.columns if c in self.columns[name]]))
-            self._events[name] = e
+                # Materialised with the event's columns the plan reads, the person
+                # fields its conditions read, the group codes and age (not the text
+                # the codes stand for): small integers, no strings per person.
+                fields = self.fields.get(name, set())
+                keep = [
+                    c
+                    for c in joined.columns
+                    if (c in own and c in self.columns[name])
+                    or c in fields
+                    or c.startswith("_k_")
+                    or (c in CODED and c not in self.codes)  # grouped as text
+                    or c in ("person_id", "age")
+                ]
+                self._narrow[name] = self._cache(joined.select(*keep))
+                c = self._narrow[name]
+                joined = c.mutate(
+                    partnership=ibis.literal("all"),
+                    **{
+                        f: band(c.age, bands)
+                        for f, bands in (("age_band", AGE_BANDS), ("esp_band", ESP2013_BANDS))
+                        if f not in c.columns
+                    },
+                )
+            self._events[name] = joined
         return self._events[name]
+
+    def people(self) -> ibis.Table:
+        """Each person's attributes (as events carry them), with integer group codes.
+
+        ``_k_<column>`` numbers the distinct values of each person attribute that
+        measures group by; :attr:`codes` maps the numbers back to group labels.
+        """
+        if self._people is None:
+            p = persons(self.wh).drop(
+                "registered_from", "registered_to", "place_of_death", "partnership"
+            )
+            # Codes from a small dictionary per attribute, joined on (a window's
+            # dense_rank would sort every person once per attribute).
+            combos = p.select(*CODED).distinct().execute()
+            self.codes = {}
+            for c in CODED:
+                kind = p[c].type()
+                if not (kind.is_string() or kind.is_integer()):
+                    continue  # grouped as text (see _group_key)
+                values = [v for v in pd.unique(combos[c]) if pd.notna(v)]
+                values = [str(v) if kind.is_string() else int(v) for v in values]
+                codes = range(1, len(values) + 1)
+                lookup = ibis.memtable(
+                    pd.DataFrame({f"_v_{c}": values, f"_k_{c}": codes}),
+                    schema={f"_v_{c}": kind, f"_k_{c}": "int32"},
+                )
+                p = p.left_join(lookup, p[c] == lookup[f"_v_{c}"]).drop(f"_v_{c}")
+                # Kept: ibis drops an in-memory table's view once the table object goes,
+                # and a lazily cached table (Spark) still reads it.
+                self._lookups.append(lookup)
+                # The labels cast("string") gives these values, as _group_key's text.
+                self.codes[c] = {k: str(v) for k, v in zip(codes, values, strict=True)}
+            # Register the lookups first: not every backend's cache() does (Spark's).
+            self.wh.con._run_pre_execute_hooks(p)
+            self._people = self._cache(p)
+        return self._people
 
     def population(self) -> ibis.Table:
         """Registered population at each period's midpoint (one row per person and period)."""
@@ -316,14 +413,31 @@ class Sources:
 
     def release(self) -> None:
         """Drop the materialised tables (call before closing the warehouse)."""
-        for t in self._events.values():
+        for t in [*self._narrow.values(), *([self._people] if self._people is not None else [])]:
             with contextlib.suppress(Exception):
                 t.release()
         self._events.clear()
+        self._narrow.clear()
+        self._people = None
 
     def label(self, start: date) -> str:
         """The label of the period starting on ``start``."""
         return self.labels[start]
+
+
+#: Person attributes grouped by integer code in events with a plan (see Sources.people).
+CODED = ("practice_code", "cluster_code", "footprint_code", "imd_quintile", "ethnic_group", "sex")
+#: Stands for a missing code or age in the grouping columns (NULL there means "not
+#: this grouping set").
+_MISSING = -100_000
+
+
+def _age_band_label(age: int) -> str:
+    """The age band of a whole age, as :func:`joinedup.derived.persons.band` gives it."""
+    for label, low, high in AGE_BANDS:
+        if (age <= high) if high is not None else (age >= low):
+            return label
+    return "unknown"
 
 
 def _grouped(
@@ -333,6 +447,7 @@ def _grouped(
     keys: list[str],
     values: dict[str, ibis.Value | None],
     mean: bool = False,
+    codes: dict[str, dict[int, str]] | None = None,
 ) -> pd.DataFrame:
     """Aggregate ``t`` by period, ``keys`` and each grouping, in one GROUPING SETS query.
 
@@ -349,7 +464,25 @@ def _grouped(
             f"count(*) AS {name}" if v is None else f"sum({name}) AS {name}"
             for name, v in values.items()
         ]
-    return _grouping_sets(wh, t, groupings, keys, columns, aggs)
+    return _grouping_sets(wh, t, groupings, keys, columns, aggs, codes)
+
+
+def _group_key(
+    t: ibis.Table, grouping: str, codes: dict[str, dict[int, str]] | None
+) -> tuple[ibis.Value, dict[int, str] | None]:
+    """What to group ``t`` by for ``grouping``, and how to label the result (None: as is).
+
+    Strings are slow to hash and carry through a join: with ``codes`` (``t`` is an event
+    source of :class:`Sources` with a plan), person attributes are grouped by their
+    integer codes and age bands by whole age, and labelled after counting. Otherwise the
+    column is grouped as text, missing values as "unknown".
+    """
+    column = GROUPINGS[grouping]
+    if codes and column in codes:
+        return t[f"_k_{column}"].fill_null(_MISSING), {**codes[column], _MISSING: "unknown"}
+    if codes and column == "age_band" and "age" in t.columns:
+        return t.age.cast("int32").fill_null(_MISSING), {_MISSING: "unknown"}
+    return t[column].cast("string").fill_null("unknown"), None
 
 
 def _grouping_sets(
@@ -359,13 +492,18 @@ def _grouping_sets(
     keys: list[str],
     columns: dict[str, ibis.Value],
     aggs: list[str],
+    codes: dict[str, dict[int, str]] | None = None,
 ) -> pd.DataFrame:
-    """``aggs`` (SQL over ``columns``) by period, ``keys`` and each grouping of ``t``."""
+    """``aggs`` (SQL over ``columns``) by period, ``keys`` and each grouping of ``t``.
+
+    ``codes``: group person attributes by code (see :func:`_group_key`).
+    """
     gcols = {g: f"g_{g}" for g in groupings}
+    grouped = {g: _group_key(t, g, codes) for g in groupings}
     inner = t.select(
         period_start=t.period_start,
         **{k: t[k] for k in keys},
-        **{gcols[g]: t[GROUPINGS[g]].cast("string").fill_null("unknown") for g in groupings},
+        **{gcols[g]: grouped[g][0] for g in groupings},
         **columns,
     )
     # The outer query is SQL (Ibis has no GROUPING SETS); register the in-memory
@@ -379,14 +517,27 @@ def _grouping_sets(
     )
     frame = wh.con.sql(sql).to_pandas()
     parts = []
+    relabelled = False
     for g, col in gcols.items():
         part = frame[frame[col].notna()].drop(columns=[c for c in gcols.values() if c != col])
         part = part.rename(columns={col: "group"})
+        labels = grouped[g][1]
+        if labels is not None:
+            relabelled = True
+            values = part["group"].astype("int64")
+            if g == "age_band":
+                labels = {a: labels.get(a) or _age_band_label(a) for a in values.unique()}
+            part["group"] = values.map(labels)
         part.insert(0, "grouping", g)
         parts.append(part)
     out = pd.concat(parts, ignore_index=True)
     out["period_start"] = pd.to_datetime(out["period_start"]).dt.date
     out["group"] = out["group"].astype(str)
+    index = ["grouping", "period_start", *keys, "group"]
+    if relabelled and out.duplicated(index).any():
+        # Codes (or ages) that share a label, as missing and "unknown" do: one group.
+        sums = [c for c in out.columns if c not in index]
+        out = out.groupby(index, as_index=False, sort=False, dropna=False)[sums].sum(min_count=1)
     return out
 
 
@@ -497,7 +648,9 @@ def _aggregate_request(src: Sources, req: _Request, groupings: list[str]) -> pd.
         t = with_condition(
             src.wh, t, Count(source=req.source, condition=list(req.condition)), "event_date"
         )
-    return _grouped(src.wh, t, groupings, list(req.keys), req.value_exprs(t), mean=req.mean)
+    return _grouped(
+        src.wh, t, groupings, list(req.keys), req.value_exprs(t), req.mean, src.codes or None
+    )
 
 
 def _batch(
@@ -548,7 +701,7 @@ def _batch(
                 aggs.append(f"sum({col}) AS {col}")
             rename[col] = name
         names.append(rename)
-    frame = _grouping_sets(src.wh, t, groupings, keys, columns, aggs)
+    frame = _grouping_sets(src.wh, t, groupings, keys, columns, aggs, src.codes or None)
     base = ["grouping", "period_start", *keys, "group"]
     out = {}
     for i, req in enumerate(reqs):

@@ -26,29 +26,35 @@ not enrolled, over the same calendar time:
 5. **Periods.** "Post" runs from the index date to leaving the programme,
    deregistration, death or the end of the data; a comparison person's post period is
    cut at the length of their enrolled match's, so both are followed for the same time
-   since index. "Pre" is *all* data before the index date: the 12 months that
-   triggered enrolment plus the earlier months the data hold. Matched sets whose
-   enrolled person has less than six months of data before those 12 months are left
-   out of the primary figure.
+   since index. "Pre" is the *baseline*: the data before the 12 months preceding the
+   index date (from the start of the data, or registration if later). Those 12 months
+   are the window case finding selected on, so they are left out. Matched sets whose
+   enrolled person has less than six months of baseline are left out of the primary
+   figure.
 6. **Difference-in-differences** as a ratio: (enrolled post rate / enrolled pre rate) /
    (comparison post rate / comparison pre rate), with rates per person-year. This is
    the maximum-likelihood estimate of the interaction in a Poisson model with
    group x period terms and log person-time offsets. The 95% interval comes from a
    bootstrap over matched sets (an enrolled person with their comparison people).
    Two sensitivity figures: "pre" = only the 12 months before the index date
-   (``pre12_rate_ratio``), and "pre" = only the months before those 12
-   (``earlier_rate_ratio``), which the selection did not see.
+   (``pre12_rate_ratio``), and "pre" = all data before the index date, baseline and
+   those 12 months (``pre_all_rate_ratio``). ``earlier_rate_ratio`` is the primary
+   figure under its earlier name.
 7. **The naive figure**: the enrolled people's own post rate over their rate in the 12
    months before enrolment, shown beside it with a plain warning about regression to
    the mean.
 
-Why a pre period longer than the trigger year: matching makes the two groups alike on
-what the data show, but case finding also picks people for need the data do not show
-(a clinician's judgement, frailty). Given the same last year, the enrolled are then the
-needier, and a comparison using only that year credits them with less benefit than they
-had. Their earlier months, which did not trigger the enrolment, show that lasting
-difference and the difference-in-differences removes it. On the synthetic economy the
-12-month version is biased towards no effect and the naive figure far away from it;
+Why the baseline leaves out the year before the index date: case finding picks people
+for a bad year the data show and for need they do not show (a clinician's judgement,
+frailty). Matching makes the groups alike on that year, but given the same year the
+enrolled are the needier, so their admissions fall back less than their matches' and
+any difference-in-differences that uses that year as "pre" credits the programme with
+less benefit than it had (regression to the mean that matching does not reproduce).
+The months before it did not trigger the enrolment; they show the lasting difference
+between the groups, which the difference-in-differences removes. On a synthetic economy
+with no effect the 12-month version gives 1.23 and the all-data version 1.13 (both
+exclude 1); the baseline version 0.96 (0.85 to 1.10), and 0.95 (0.90 to 0.995) on a
+five times larger one: a small bias away from no effect remains, not yet traced.
 docs/risk-model.md gives the figures.
 """
 
@@ -128,6 +134,9 @@ class OutcomeResult:
     earlier_rate_ratio: float
     earlier_lower: float
     earlier_upper: float
+    pre_all_rate_ratio: float
+    pre_all_lower: float
+    pre_all_upper: float
     matched_sets: int
     enrolled_pre: float
     enrolled_post: float
@@ -176,10 +185,13 @@ class Evaluation:
             "naive_upper": round(p.naive_upper, 6),
             "pre12_rate_ratio": round(p.pre12_rate_ratio, 6),
             "earlier_rate_ratio": round(p.earlier_rate_ratio, 6),
+            "pre_all_rate_ratio": round(p.pre_all_rate_ratio, 6),
             "method": "propensity-score matching (k nearest with replacement, exact on prior "
             "emergency admissions band and index quarter, caliper 0.2 SD of the logit); "
-            "difference-in-differences of rates per person-year, pre = all data before the "
-            "index date (at least 18 months); 95% bootstrap interval over matched sets",
+            "difference-in-differences of rates per person-year, pre = the baseline before "
+            "the 12 months preceding the index date (at least 6 months of it), post = "
+            "index date to leaving, deregistration, death or data end; 95% bootstrap "
+            "interval over matched sets",
             "enrolled": self.enrolled,
             "eligible_enrolled": self.eligible_enrolled,
             "matched_enrolled": self.matched_enrolled,
@@ -217,12 +229,22 @@ def _design(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _baseline(wh: Warehouse, index: pd.DataFrame, start: date) -> pd.DataFrame:
-    """Outcome counts between the start of the data and the pre-index year."""
+    """Outcome counts between the start of the data (or of the person's registration,
+    if later) and the pre-index year.
+
+    The baseline starts no earlier than registration: a person who joined the list
+    during the data has no activity before joining, and counting those months as
+    person-time would understate their baseline rate. Comparison people join and leave
+    lists more often than the (older, sicker) enrolled, so that error would not cancel
+    between the groups; it biased the estimate away from no effect.
+    """
+    begin = pd.to_datetime(index.registered_from).astype("datetime64[s]")
+    begin = begin.where(begin > pd.Timestamp(start), pd.Timestamp(start))
     periods = pd.DataFrame(
         {
             "person_id": index.person_id,
             "index_date": index.index_date.dt.date,
-            "period_start": start,
+            "period_start": begin.dt.date,
             "period_end": (index.index_date - pd.Timedelta(days=PRE_DAYS)).dt.date,
         }
     )
@@ -588,14 +610,15 @@ def _estimate(
         return rng.multinomial(n, np.full(n, 1 / n), size=bootstrap).astype(float)
 
     wb = resample(len(with_base))
-    primary = _did(with_base, name, "all")
-    lo, hi = np.nanpercentile(_did(with_base, name, "all", wb), [2.5, 97.5])
+    # Primary: "pre" is the baseline, the months before the 12 the selection looked at.
+    primary = _did(with_base, name, "base")
+    lo, hi = np.nanpercentile(_did(with_base, name, "base", wb), [2.5, 97.5])
     wr = resample(len(sets))
     pre12 = _did(sets, name, "pre")
     rlo, rhi = np.nanpercentile(_did(sets, name, "pre", wr), [2.5, 97.5])
-
-    earlier = _did(with_base, name, "base")
-    elo, ehi = np.nanpercentile(_did(with_base, name, "base", wb), [2.5, 97.5])
+    # Sensitivity: "pre" = everything before the index date (baseline + those 12 months).
+    pre_all = _did(with_base, name, "all")
+    alo, ahi = np.nanpercentile(_did(with_base, name, "all", wb), [2.5, 97.5])
 
     post, years = naive[f"post_{name}"], naive["years"]
     pre, pre_years = naive[f"pre_{name}"], naive["pre_years"]
@@ -620,12 +643,15 @@ def _estimate(
         pre12_rate_ratio=float(pre12),
         pre12_lower=float(rlo),
         pre12_upper=float(rhi),
-        earlier_rate_ratio=float(earlier),
-        earlier_lower=float(elo),
-        earlier_upper=float(ehi),
+        earlier_rate_ratio=float(primary),
+        earlier_lower=float(lo),
+        earlier_upper=float(hi),
+        pre_all_rate_ratio=float(pre_all),
+        pre_all_lower=float(alo),
+        pre_all_upper=float(ahi),
         matched_sets=len(with_base),
-        enrolled_pre=rate(with_base, f"t_all_{name}", "t_all_years"),
+        enrolled_pre=rate(with_base, f"t_base_{name}", "t_base_years"),
         enrolled_post=rate(with_base, f"t_post_{name}", "t_post_years"),
-        comparison_pre=rate(with_base, f"c_all_{name}", "c_all_years"),
+        comparison_pre=rate(with_base, f"c_base_{name}", "c_base_years"),
         comparison_post=rate(with_base, f"c_post_{name}", "c_post_years"),
     )

@@ -195,14 +195,23 @@ def account_page(request: Request, user: Caller) -> Response:
 
 @router.get("/overview", name="overview_page")
 def overview_page(request: Request, user: Caller) -> Response:
-    """Population, footprints, the age-sex pyramid and headline measures."""
+    """Population, footprints, the age-sex pyramid, the segment (Kaiser) pyramid when a
+    risk model is trained, and headline measures."""
+    from joinedup.web.population import PARTNERSHIP, kaiser_pyramid_svg
+
     data = request.app.state.data
+    tiers = data.segments("tier")
+    segment_pyramid = None
+    if tiers is not None:
+        rows = [r for r in records(tiers) if r["footprint_code"] == PARTNERSHIP]
+        segment_pyramid = kaiser_pyramid_svg(rows, "the partnership")
     return render(
         request,
         "overview.html",
         {
             "population": data.population(),
             "pyramid": data.pyramid(),
+            "segment_pyramid": segment_pyramid,
             "headline": data.headline(request.app.state.settings.headline_measures),
         },
     )
