@@ -49,11 +49,15 @@ def serve(
         )
     app = create_app(settings)
 
-    # Draw the overview's headline measures and score the population (case finding,
-    # segments) while the server starts, so the first pages a newcomer opens are quick.
+    # Draw the overview's headline measures, score the population (case finding,
+    # segments) and rank the opportunities while the server starts, so the first pages
+    # a newcomer opens are quick.
     def warm() -> None:
+        from joinedup.web.opportunity import warm as warm_opportunity
+
         app.state.data.headline(settings.headline_measures)
         app.state.data.segments()
+        warm_opportunity(app.state.data)
 
     threading.Thread(target=warm, daemon=True).start()
     console.print(f"joinedup web app on [bold]http://{host}:{port}/[/] (warehouse {path})")

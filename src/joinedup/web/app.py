@@ -33,7 +33,7 @@ CSP = (
 def create_app(settings: WebSettings) -> FastAPI:
     """The web app over ``settings.warehouse`` and ``settings.programme_db``."""
     from joinedup import __version__
-    from joinedup.web import api, pages, practices
+    from joinedup.web import api, opportunity, pages, practices
 
     app = FastAPI(
         title="joinedup",
@@ -56,6 +56,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(practices.router)
+    app.include_router(opportunity.router)
     app.include_router(pages.router)
 
     @app.middleware("http")

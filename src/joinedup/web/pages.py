@@ -53,6 +53,7 @@ NAV = [
     ("Overview", "/overview", "overview_page"),
     ("Measures", "/measures", "measures_page"),
     ("Population and risk", "/population", "population_page"),
+    ("Opportunity", "/opportunity", "opportunity_page"),
     ("My practice", "/practices/mine", "practice_mine"),
     ("Practices", "/practices", "practices_page"),
     ("Case finding", "/casefinding", "casefinding_page"),
