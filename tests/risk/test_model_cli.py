@@ -40,3 +40,15 @@ def test_bad_date_is_named(tmp_path):
     )
     assert result.exit_code == 1
     assert "--as-of '31/03/2026': expected a date as YYYY-MM-DD" in result.output
+
+
+@pytest.mark.parametrize("command", [["segments"], ["casefind", "--practice", "Z10001"]])
+def test_segments_and_casefind_without_a_model_say_to_train(tmp_path, command):
+    from joinedup.cli import app as main_app
+
+    result = CliRunner().invoke(
+        main_app, [*command, "--warehouse", str(tmp_path / "w.duckdb"), "--model",
+                   str(tmp_path / "none")],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "joinedup risk train" in result.output

@@ -7,8 +7,13 @@ from pathlib import Path
 import typer
 from rich.table import Table as RichTable
 
-from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
-from joinedup.cli.risk_model import ModelOption, model_dir, parse_date, write_frame
+from joinedup.cli.common import WarehouseOption, console, fail
+from joinedup.cli.risk_model import (
+    ModelOption,
+    open_model_and_warehouse,
+    parse_date,
+    write_frame,
+)
 
 
 def casefind(
@@ -37,9 +42,8 @@ def casefind(
 ) -> None:
     """The top-tier people of a practice or footprint, ranked by risk, with reasons."""
     from joinedup.risk.casefind import ListFilters, case_finding_list
-    from joinedup.risk.model import RiskModel, score_people
+    from joinedup.risk.model import score_people
     from joinedup.risk.segments import PyramidThresholds
-    from joinedup.warehouse import open_warehouse
 
     if out is not None and out.suffix.lower() not in (".csv", ".xlsx"):
         raise fail(f"--out {out}: expected a file name ending .csv or .xlsx")
@@ -55,13 +59,8 @@ def casefind(
         thresholds = PyramidThresholds(case_management_share=share)
     except ValueError as exc:
         raise fail(str(exc)) from None
-    path = warehouse_path(warehouse)
     when = parse_date(as_of)
-    try:
-        fitted = RiskModel.load(model_dir(model, path))
-        wh = open_warehouse(path, read_only=True)
-    except (FileNotFoundError, ValueError) as exc:
-        raise fail(str(exc)) from None
+    fitted, wh = open_model_and_warehouse(model, warehouse)
     with wh, console.status("scoring and building the list"):
         scored = score_people(wh, fitted, when)
         try:

@@ -41,6 +41,20 @@ def parse_date(value: str | None, option: str = "--as-of") -> date | None:
         raise fail(f"{option} {value!r}: expected a date as YYYY-MM-DD") from None
 
 
+def open_model_and_warehouse(model: Path | None, warehouse: Path | None):
+    """The trained model and the warehouse (read-only) it is used on, or a clear error.
+    Returns (model, warehouse); close the warehouse when done."""
+    from joinedup.risk.model import RiskModel
+    from joinedup.warehouse import open_warehouse
+
+    path = warehouse_path(warehouse)
+    try:
+        fitted = RiskModel.load(model_dir(model, path))
+        return fitted, open_warehouse(path, read_only=True)
+    except (FileNotFoundError, ValueError) as exc:
+        raise fail(str(exc)) from None
+
+
 def write_frame(frame, out: Path) -> None:
     """Write ``frame`` to .parquet, .csv or .xlsx by the file's suffix."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -118,16 +132,10 @@ def score(
     ),
 ) -> None:
     """Risk of an emergency admission in the next 12 months for every registered person."""
-    from joinedup.risk.model import RiskModel, score_people
-    from joinedup.warehouse import open_warehouse
+    from joinedup.risk.model import score_people
 
-    path = warehouse_path(warehouse)
     when = parse_date(as_of)
-    try:
-        fitted = RiskModel.load(model_dir(model, path))
-        wh = open_warehouse(path, read_only=True)
-    except (FileNotFoundError, ValueError) as exc:
-        raise fail(str(exc)) from None
+    fitted, wh = open_model_and_warehouse(model, warehouse)
     with wh, console.status("scoring every registered person"):
         scored = score_people(wh, fitted, when)
     cols = ["person_id", "risk", "rank", "percentile", "practice_code", "footprint_code"]

@@ -7,8 +7,13 @@ from pathlib import Path
 import typer
 from rich.table import Table as RichTable
 
-from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
-from joinedup.cli.risk_model import ModelOption, model_dir, parse_date, write_frame
+from joinedup.cli.common import WarehouseOption, console, fail
+from joinedup.cli.risk_model import (
+    ModelOption,
+    open_model_and_warehouse,
+    parse_date,
+    write_frame,
+)
 
 
 def segments(
@@ -30,9 +35,8 @@ def segments(
     ),
 ) -> None:
     """People, activity and cost by Bridges to Health segment and Kaiser tier."""
-    from joinedup.risk.model import RiskModel, score_people
+    from joinedup.risk.model import score_people
     from joinedup.risk.segments import PyramidThresholds, segment_people, segment_summary
-    from joinedup.warehouse import open_warehouse
 
     area = {"none": None, "footprint": "footprint", "practice": "practice"}
     if by not in area:
@@ -43,13 +47,8 @@ def segments(
         thresholds = PyramidThresholds(share, min_risk, min_conditions)
     except ValueError as exc:
         raise fail(str(exc)) from None
-    path = warehouse_path(warehouse)
     when = parse_date(as_of)
-    try:
-        fitted = RiskModel.load(model_dir(model, path))
-        wh = open_warehouse(path, read_only=True)
-    except (FileNotFoundError, ValueError) as exc:
-        raise fail(str(exc)) from None
+    fitted, wh = open_model_and_warehouse(model, warehouse)
     with wh, console.status("scoring and segmenting every registered person"):
         people = segment_people(score_people(wh, fitted, when), thresholds)
     tables = {kind: segment_summary(people, area[by], kind) for kind in ("segment", "tier")}

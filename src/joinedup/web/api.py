@@ -41,21 +41,23 @@ def client_key(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def jsonable(value: Any) -> Any:
+    """One value made JSON-safe: NA/NaN -> null, dates -> ISO text, numpy scalars ->
+    Python, lists item by item."""
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of a frame as JSON-safe dicts (NA/NaN -> null, dates -> ISO text)."""
-    out = []
-    for row in frame.to_dict("records"):
-        clean = {}
-        for k, v in row.items():
-            if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
-                v = None
-            elif hasattr(v, "isoformat"):
-                v = v.isoformat()
-            elif hasattr(v, "item"):
-                v = v.item()
-            clean[k] = v
-        out.append(clean)
-    return out
+    """Rows of a frame as JSON-safe dicts (see :func:`jsonable`)."""
+    return [{k: jsonable(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 @router.get("/health", name="health")

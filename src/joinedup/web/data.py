@@ -195,6 +195,14 @@ class DataService:
         with self._lock:
             return self.wh.raw.execute(query, params or []).df()
 
+    def memoised(self, key: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """``fn(warehouse, *args, **kwargs)`` run once under the warehouse lock and kept
+        under ``key`` (the warehouse is read-only while the app runs)."""
+        with self._lock:
+            if key not in self._memo:
+                self._memo[key] = fn(self.wh, *args, **kwargs)
+            return self._memo[key]
+
     def coverage_end(self) -> date:
         """Last day of activity held in the warehouse."""
         if "coverage" not in self._memo:

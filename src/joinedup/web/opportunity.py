@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from joinedup.measures.suppression import suppress
 from joinedup.opportunity.api import OpportunityError, opportunity, opportunity_table
 from joinedup.web.accounts import User
+from joinedup.web.api import jsonable
 from joinedup.web.data import NotFound
 from joinedup.web.roles import CASEFINDING, allowed
 from joinedup.web.security import authorise
@@ -38,28 +39,10 @@ UNIT_FIELDS = ("unit", "observed", "expected", "avoidable", "avoidable_lower",
                "avoidable_upper", "bed_days", "cost", "ratio", "practices")  # fmt: skip
 
 
-def _plain(v: Any) -> Any:
-    if isinstance(v, list):
-        return v
-    if v is None or (not isinstance(v, str) and pd.isna(v)):
-        return None
-    return v.item() if hasattr(v, "item") else v
-
-
-def _memo(request: Request, key: str, fn):
-    data = request.app.state.data
-    with data._lock:
-        if key not in data._memo:
-            data._memo[key] = fn(data.wh)
-        return data._memo[key]
-
-
 def _table(data: Any, by: str) -> pd.DataFrame:
-    with data._lock:
-        key = f"opportunity:table:{by}"
-        if key not in data._memo:
-            data._memo[key] = opportunity_table(data.wh, by, measures=list(PAGE_MEASURES))
-        return data._memo[key]
+    return data.memoised(
+        f"opportunity:table:{by}", opportunity_table, by, measures=list(PAGE_MEASURES)
+    )
 
 
 def warm(data: Any) -> None:
@@ -71,7 +54,7 @@ def table(request: Request, by: str) -> list[dict[str, Any]]:
     """The opportunity table (one row per measure, ranked by bed days, money, events)."""
     frame = _table(request.app.state.data, by)
     return [
-        {k: _plain(v) for k, v in r.items() if k != "practices"} for r in frame.to_dict("records")
+        {k: jsonable(v) for k, v in r.items() if k != "practices"} for r in frame.to_dict("records")
     ]
 
 
@@ -80,8 +63,8 @@ def units(request: Request, measure_id: str, by: str) -> dict[str, Any]:
     if measure_id not in PAGE_MEASURES:
         raise NotFound(f"no opportunity page for measure {measure_id!r}")
     try:
-        opp = _memo(
-            request, f"opportunity:{measure_id}:{by}", lambda wh: opportunity(wh, measure_id, by)
+        opp = request.app.state.data.memoised(
+            f"opportunity:{measure_id}:{by}", opportunity, measure_id, by
         )
     except OpportunityError as exc:
         raise NotFound(str(exc)) from None
@@ -106,7 +89,9 @@ def units(request: Request, measure_id: str, by: str) -> dict[str, Any]:
     gap = safe.loc[frame["avoidable"] > 0]
     shown = gap[gap["avoidable"].notna()].sort_values("avoidable", ascending=False, kind="stable")
     hidden = gap[gap["avoidable"].isna()].sort_values("unit", kind="stable")
-    rows = [{k: _plain(v) for k, v in r.items()} for _, r in pd.concat([shown, hidden]).iterrows()]
+    rows = [
+        {k: jsonable(v) for k, v in r.items()} for _, r in pd.concat([shown, hidden]).iterrows()
+    ]
     return {
         "measure_id": measure_id,
         "title": opp.measure.title,

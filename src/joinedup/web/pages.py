@@ -15,6 +15,7 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
+from joinedup.measures.charts import VARIATION_TEXT
 from joinedup.web import accounts
 from joinedup.web.accounts import LoginRefused, User
 from joinedup.web.api import client_key, records
@@ -33,15 +34,6 @@ from joinedup.web.security import (
 router = APIRouter(include_in_schema=False)
 Caller = Annotated[User, Depends(authorise)]
 
-VARIATION_TEXT = {
-    "common_cause": "Common cause variation",
-    "improvement_high": "Special cause: improvement (high)",
-    "improvement_low": "Special cause: improvement (low)",
-    "concern_high": "Special cause: concern (high)",
-    "concern_low": "Special cause: concern (low)",
-    "neither_high": "Special cause: neither (high)",
-    "neither_low": "Special cause: neither (low)",
-}
 ASSURANCE_TEXT = {
     "pass": "Consistently passing the target",
     "fail": "Consistently failing the target",

@@ -17,7 +17,6 @@ Each view states the latest date each source holds and warns when a source is la
 from __future__ import annotations
 
 import io
-from datetime import date
 from typing import Annotated, Any
 
 import pandas as pd
@@ -39,6 +38,7 @@ from joinedup.practice.profile import practice_profile
 from joinedup.practice.timeliness import source_dates, warnings_for
 from joinedup.web import accounts
 from joinedup.web.accounts import User
+from joinedup.web.api import jsonable
 from joinedup.web.data import NotFound
 from joinedup.web.roles import ADMIN, IDENTIFIABLE
 from joinedup.web.security import authorise
@@ -76,16 +76,11 @@ def check_person_level(user: User, practice_code: str) -> bool:
 
 
 def _read(request: Request, key: str, fn, *args, **kwargs):
-    """Run ``fn(warehouse, ...)`` once under the warehouse lock and keep the result
-    (the warehouse is read-only while the app runs)."""
-    data = request.app.state.data
-    with data._lock:
-        if key not in data._memo:
-            try:
-                data._memo[key] = fn(data.wh, *args, **kwargs)
-            except PracticeNotFound as exc:
-                raise NotFound(str(exc)) from None
-        return data._memo[key]
+    """:meth:`DataService.memoised`, with an unknown practice as a 404."""
+    try:
+        return request.app.state.data.memoised(key, fn, *args, **kwargs)
+    except PracticeNotFound as exc:
+        raise NotFound(str(exc)) from None
 
 
 def sources(request: Request) -> dict[str, Any]:
@@ -111,21 +106,7 @@ def sources(request: Request) -> dict[str, Any]:
 def _casefinding_ids(request: Request, practice_code: str) -> set[str]:
     data = request.app.state.data
     key = f"practice:casefinding:{practice_code}"
-    if key not in data._memo:
-        data._memo[key] = set(data.casefinding_ids(practice_code))
-    return data._memo[key]
-
-
-def _jsonable(value: Any) -> Any:
-    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "item"):
-        return value.item()
-    return value
+    return data.memoised(key, lambda _wh: set(data.casefinding_ids(practice_code)))
 
 
 def _audit(request: Request, user: User, ids: list[str], code: str, page: str, reason: str):
@@ -163,7 +144,7 @@ def practice_feed(
         rows = rows[rows["event"] == event]
     if flagged_only:
         rows = rows[rows["reasons"] != ""]
-    out = [{k: _jsonable(v) for k, v in r.items()} for r in rows.to_dict("records")]
+    out = [{k: jsonable(v) for k, v in r.items()} for r in rows.to_dict("records")]
     if identifiable:
         numbers = request.app.state.data.nhs_numbers([r["person_id"] for r in out])
         for r in out:
@@ -189,7 +170,7 @@ def practice_attenders(
     """Frequent attenders ``user`` may see (403 otherwise), audited."""
     identifiable = check_person_level(user, practice_code)
     frame = _read(request, f"practice:attenders:{practice_code}", frequent_attenders, practice_code)
-    out = [{k: _jsonable(v) for k, v in r.items()} for r in frame.to_dict("records")]
+    out = [{k: jsonable(v) for k, v in r.items()} for r in frame.to_dict("records")]
     if identifiable:
         numbers = request.app.state.data.nhs_numbers([r["person_id"] for r in out])
         for r in out:
@@ -209,10 +190,6 @@ def practice_attenders(
         "patients": out,
         **sources(request),
     }
-
-
-def _none(v: Any) -> Any:
-    return None if pd.isna(v) else (v.item() if hasattr(v, "item") else v)
 
 
 def profile(request: Request, practice_code: str) -> dict[str, Any]:
@@ -245,7 +222,7 @@ def profile(request: Request, practice_code: str) -> dict[str, Any]:
         "as_of": p.as_of.isoformat(),
         "list_size": p.list_size if p.list_size > 7 else None,
         "pyramid": pyramid,
-        "prevalence": [{k: _none(v) for k, v in r.items()} for r in prev.to_dict("records")],
+        "prevalence": [{k: jsonable(v) for k, v in r.items()} for r in prev.to_dict("records")],
         "peers": [
             {
                 "practice_code": r.practice_code,
@@ -259,7 +236,7 @@ def profile(request: Request, practice_code: str) -> dict[str, Any]:
         "this_week": {
             "start": week.attrs["start"].isoformat(),
             "end": week.attrs["end"].isoformat(),
-            "counts": [{k: _none(v) for k, v in r.items()} for r in summary.to_dict("records")],
+            "counts": [{k: jsonable(v) for k, v in r.items()} for r in summary.to_dict("records")],
         },
         "casefinding_tiers": tiers,
         "measures": measure_comparison(request, practice_code, p.peer_codes),
@@ -288,9 +265,9 @@ def measure_comparison(request: Request, code: str, peers: list[str]) -> list[di
                 "id": mid,
                 "title": d.title,
                 "unit": d.unit,
-                "practice": None if mine.empty else _none(mine["value"].iloc[0]),
+                "practice": None if mine.empty else jsonable(mine["value"].iloc[0]),
                 "peer_median": None if peer.empty else float(peer.median()),
-                "partnership": None if whole.empty else _none(whole["value"].iloc[0]),
+                "partnership": None if whole.empty else jsonable(whole["value"].iloc[0]),
                 "first_period": table.attrs.get("first"),
                 "last_period": table.attrs.get("last"),
                 "spc": group_spc_svg(data, mid, "practice", code) is not None,
@@ -330,7 +307,7 @@ def practices_summary(request: Request, cluster: str | None, footprint: str | No
                 "name": r.name,
                 "cluster_code": r.cluster_code,
                 "footprint_code": r.footprint_code,
-                **{e: _none(counts.get(e, float("nan"))) for e in FEED_EVENTS},
+                **{e: jsonable(counts.get(e, float("nan"))) for e in FEED_EVENTS},
             }
         )
     return out
@@ -394,7 +371,7 @@ def api_practice_profile(request: Request, user: Caller, code: PracticeCode) -> 
     peers, this week's activity counts and measures against peers (suppressed)."""
     out = profile(request, code)
     out["pyramid"] = out["pyramid"].to_dict("records")
-    return {k: _jsonable(v) if not isinstance(v, list | dict) else v for k, v in out.items()}
+    return {k: jsonable(v) if not isinstance(v, list | dict) else v for k, v in out.items()}
 
 
 @router.get("/api/practices", name="api_practices")
