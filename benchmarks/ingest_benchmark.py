@@ -168,12 +168,12 @@ def main() -> None:
         "CPU time is user + system time of the process (all threads): the machine is shared, "
         "so wall times depend on its load; the CPU ratio does much less.\n\n"
         + "\n".join(table)
-        + "\n\nThe fast reader is pyarrow's CSV parser in 8 MiB blocks with vectorised "
+        + "\n\nThe fast reader is pyarrow's CSV parser in 2 MiB blocks with vectorised "
         "validation; the exact reader (Python's csv module) is what a file gets when a "
         "record's number of fields differs from the header's (see docs/ingest.md).\n\n"
-        "Streaming: `joinedup ingest` alone on bigger files of the same shape, to see how "
-        "peak memory grows with the file (docs/ingest.md, 'Memory', says what grows).\n\n"
-        + "\n".join(stream)
+        "Streaming: `joinedup ingest` alone on bigger files of the same shape, to see "
+        "whether peak memory stays flat as the file grows (docs/ingest.md, 'Memory', says "
+        "where the memory goes).\n\n" + "\n".join(stream)
     )
     sizes = " ".join(str(r) for r in args.rows)
     stream_sizes = " ".join(str(r) for r in args.stream_rows)

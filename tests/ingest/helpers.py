@@ -49,3 +49,26 @@ def write_csv(path: Path, header: list[str], rows: list[list], **kwargs) -> Path
         w.writerow(header)
         w.writerows(rows)
     return path
+
+
+#: The required columns of an admitted patient care extract, canonical names.
+SPELL_HEADER = [
+    "spell_id",
+    "nhs_number",
+    "provider_code",
+    "admitted_on",
+    "admission_method",
+    "patient_classification",
+]
+#: A HES/SUS-shaped admitted patient care extract with two diagnosis positions.
+HES_APC_HEADER = [
+    "SUSSPELLID",
+    "NEWNHSNO",
+    "PROCODE3",
+    "ADMIDATE",
+    "DISDATE",
+    "ADMIMETH",
+    "CLASSPAT",
+    "DIAG_4_01",
+    "DIAG_4_02",
+]

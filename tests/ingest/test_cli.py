@@ -12,18 +12,11 @@ from typer.testing import CliRunner
 
 from joinedup.cli import app
 
-from .helpers import nhs_numbers, write_csv
+from .helpers import SPELL_HEADER, nhs_numbers, write_csv
 
 pytestmark = pytest.mark.integration
 
-HEADER = [
-    "spell_id",
-    "nhs_number",
-    "provider_code",
-    "admitted_on",
-    "admission_method",
-    "patient_classification",
-]
+HEADER = SPELL_HEADER
 
 
 def _cli(*args):

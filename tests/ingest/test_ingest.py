@@ -8,7 +8,7 @@ import pytest
 from joinedup.ingest import IngestError, ingest
 from joinedup.ingest.pseudonymise import ReidentificationStore, load_or_create_key, person_id
 
-from .helpers import VALID_EXAMPLE, invalid_nhs_number, nhs_numbers, write_csv
+from .helpers import HES_APC_HEADER, VALID_EXAMPLE, invalid_nhs_number, nhs_numbers, write_csv
 
 pytestmark = pytest.mark.integration
 
@@ -89,17 +89,7 @@ def test_reloading_the_same_content_is_a_no_op(tmp_path, env):
 
 
 def test_a_corrected_file_replaces_its_batch_and_keeps_history(tmp_path, env):
-    header = [
-        "SUSSPELLID",
-        "NEWNHSNO",
-        "PROCODE3",
-        "ADMIDATE",
-        "DISDATE",
-        "ADMIMETH",
-        "CLASSPAT",
-        "DIAG_4_01",
-        "DIAG_4_02",
-    ]
+    header = HES_APC_HEADER
     people = nhs_numbers(2)
     first = write_csv(
         tmp_path / "apc_v1.csv",

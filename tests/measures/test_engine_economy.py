@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 
 from joinedup.measures import compute, load_library
+from joinedup.measures.engine import aggregate
 from joinedup.synth.calibration import compute_figures
+from joinedup.warehouse import open_warehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -64,3 +66,30 @@ def test_no_published_count_is_between_one_and_seven(economy, tmp_path) -> None:
         values = res[column].dropna().astype(float)
         assert not ((values >= 1) & (values <= 7)).any(), column
     assert res["suppressed"].any()  # small practices do have small monthly counts
+
+
+SHARED = ["emergency_admissions", "emergency_readmissions_30d", "ae_within_4_hours",
+          "outpatient_dna_rate", "fft_positive_ae", "gp_appointments_per_person"]  # fmt: skip
+PARENTS = ["partnership", "footprint", "cluster", "age_band"]
+
+
+def test_shared_run_counts_parents_as_direct_counts_do(economy) -> None:
+    """A full run counts partnership, footprint and cluster as sums of practice counts
+    (and age bands as sums of ages) in one pass per source; counting each measure
+    alone groups by the text of each column instead. Same rows, same counts."""
+    library = load_library()
+    shared = compute(economy.warehouse_path, SHARED, by=PARENTS, period="financial_year",
+                     cache=False, suppression=False)  # fmt: skip
+    index = ["measure_id", "grouping", "period", "group"]
+    with open_warehouse(economy.warehouse_path) as wh:
+        alone = pd.concat(
+            [aggregate(wh, library[m], by=PARENTS, period="financial_year") for m in SHARED]
+        )
+    if "n" in alone:  # a mean's count is its numerator in the results
+        alone["numerator"] = alone["numerator"].fillna(alone["n"])
+    got = shared.set_index(index).sort_index()
+    want = alone.set_index(index).sort_index()
+    assert list(got.index) == list(want.index)
+    assert (got["numerator"].astype(float) == want["numerator"].astype(float)).all()
+    dens = ~want["denominator"].isna()
+    assert (got["denominator"][dens].astype(float) == want["denominator"][dens].astype(float)).all()

@@ -29,9 +29,14 @@ DISCHARGE_LOOK_BACK_DAYS = 30
 
 
 def _starts_with_any(value: ibis.Value, prefixes: tuple[str, ...]) -> ibis.Value:
+    """``value`` starts with one of ``prefixes`` (missing where ``value`` is missing).
+
+    One set lookup per prefix length (a code list has two or three), not one
+    comparison per prefix: the chronic ACSC list alone has 80.
+    """
     out = ibis.literal(False)
-    for prefix in prefixes:
-        out = out | value.startswith(prefix)
+    for length in sorted({len(p) for p in prefixes}):
+        out = out | value.substr(0, length).isin([p for p in prefixes if len(p) == length])
     return out
 
 
@@ -69,8 +74,14 @@ def _flagged_spells(wh: Warehouse) -> ibis.Table:
     # The next emergency admission of the same person after this one (ties by spell id)
     # that the national indicator counts as a readmission: not for cancer, not obstetric.
     readmission = emergency & ~cancer & ~obstetric
-    later = ibis.window(group_by=s.person_id, order_by=[s.admitted_on, s.spell_id], rows=(1, None))
-    next_emergency = ibis.cases((readmission, s.admitted_on), else_=None).min().over(later)
+    # The window sorts just the columns it needs (sorting whole spells is several times
+    # slower), and is joined back by spell.
+    w = s.select("spell_id", "person_id", "admitted_on", counts=readmission)
+    later = ibis.window(group_by=w.person_id, order_by=[w.admitted_on, w.spell_id], rows=(1, None))
+    first_later = ibis.cases((w.counts, w.admitted_on), else_=None).min().over(later)
+    w = w.select("spell_id", next_emergency=first_later)
+    s = s.left_join(w, "spell_id").drop("spell_id_right")
+    next_emergency = s.next_emergency
     spells = s.mutate(
         emergency=emergency,
         elective=elective & (s.patient_classification == "1"),
@@ -99,7 +110,7 @@ def _flagged_spells(wh: Warehouse) -> ibis.Table:
             & _starts_with_any(s.primary_diagnosis, codelists.INJURY_PRIMARY)
         ).fill_null(False),
     )
-    return spells.drop("cancer_coded", "fall_cause")
+    return spells.drop("cancer_coded", "fall_cause", "next_emergency")
 
 
 def _with_people(spells: ibis.Table, wh: Warehouse) -> ibis.Table:

@@ -58,6 +58,8 @@ def _parse_parts(values: pa.Array, with_time: bool) -> tuple[pa.Array, pa.Array]
                 iso, pc.binary_join_element_wise(hh, mm, ss, ":"), " "
             )
         out = pc.if_else(pc.and_(pc.is_null(out), ok), iso, out)
+        if out.null_count == values.null_count:
+            break  # every value read: no need to try the other forms
     return out, pc.is_valid(out)
 
 

@@ -1,9 +1,12 @@
 """Ingest files into the warehouse: read -> map -> validate -> pseudonymise -> load.
 
-Two passes keep memory flat for any file size: the first streams the file in chunks,
-validates them and spills accepted rows and quarantine records to temporary Parquet
-files; the second loads those inside one warehouse transaction (all tables of the file
-commit together or not at all). The NHS number never reaches the warehouse.
+Memory stays flat for any file size: the file streams in chunks, which are validated
+and spilled (accepted rows, quarantine records, every row's key, new re-identification
+entries) to temporary Parquet files. Duplicate keys are then found by DuckDB over the
+spilled keys, out of core (a file with duplicates is read once more to quarantine those
+rows with their source values), and the spilled rows load inside one warehouse
+transaction (all tables of the file commit together or not at all). The NHS number
+never reaches the warehouse.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,13 +28,26 @@ from joinedup.ingest import readers
 from joinedup.ingest.errors import IngestError
 from joinedup.ingest.mapping import NHS_NUMBER, Mapping, apply, identity_mapping, load_mapping
 from joinedup.ingest.mapping import resolve_headers as _resolve
-from joinedup.ingest.pseudonymise import ReidentificationStore, default_key_file, load_or_create_key
-from joinedup.ingest.validate import Context, validate
+from joinedup.ingest.pseudonymise import (
+    ReidentificationStore,
+    arrow_reader,
+    default_key_file,
+    load_or_create_key,
+)
+from joinedup.ingest.validate import Context, duplicate_reason, validate
 from joinedup.schema import SYSTEM_TABLES, TABLES
 from joinedup.warehouse import Batch, Warehouse, open_warehouse
 from joinedup.warehouse.base import stored_schema
 
 FORMATS = ("csv", "parquet", "fhir")
+SOURCE_ROW = "_source_row"  # spilled with every row: the source row it came from
+BAD = "_bad"  # spilled with every key: the row failed another check
+KEYS, QUARANTINE, IDENTITY = "_keys", "_quarantine", "_identity"
+DUPLICATES = "_duplicates"  # source rows of the second and later rows of a key
+DUPLICATE_RECORDS = "_duplicate_quarantine"  # their quarantine records
+# DuckDB's memory while it finds duplicate keys and filters spilled rows: beyond this it
+# spills to the temporary folder instead of growing with the file.
+SCRATCH_MEMORY_LIMIT = "128MiB"
 # Source columns that identify a person: never kept, not even in quarantine.
 IDENTIFYING = frozenset(
     {
@@ -250,13 +267,15 @@ def _mapping(table: str | None, mapping: str | Path | Mapping | None) -> Mapping
 
 
 def _deaths(wh: Warehouse) -> dict:
-    raw = getattr(wh, "raw", None)
-    if raw is None:
-        return {}
-    rows = raw.execute(
-        "SELECT person_id, date_of_death FROM person WHERE date_of_death IS NOT NULL"
-    ).fetchall()
-    return dict(rows)
+    """Known dates of death by person_id (an Ibis query: the same on every backend)."""
+    person = wh.table("person")
+    known = (
+        person.filter(person.date_of_death.notnull())
+        .select("person_id", "date_of_death")
+        .to_pyarrow()
+    )
+    ids, dates = known["person_id"].to_pylist(), known["date_of_death"].to_pylist()
+    return dict(zip(ids, dates, strict=True))
 
 
 def _ingest_one(prep, wh, key, store, replaces, chunk_rows, on_rows, fast_csv) -> FileReport:
@@ -281,30 +300,37 @@ def _ingest_one(prep, wh, key, store, replaces, chunk_rows, on_rows, fast_csv) -
         if any(prep.headers.get(s.strip().lower()) in identifying for s in spec.sources)
     }
     deaths = _deaths(wh)
+    ctx = Context(key=key, deaths=deaths, identifier_fields=frozenset(identifier_fields))
     with tempfile.TemporaryDirectory(prefix="joinedup-ingest-") as tmp:
         fast = prep.fmt == "csv" and fast_csv
-        while True:
-            ctx = Context(
-                key=key,
-                deaths=deaths,
-                identifier_fields=frozenset(identifier_fields),
-                seen_keys={main: set()} if mapping.table.primary_key else {},
+        spill = None
+        try:
+            while True:
+                report = FileReport(prep.source, main, "loaded")
+                spill = _Spill(Path(tmp) / ("fast" if fast else "exact"))
+                try:
+                    for chunk in _chunks(prep, chunk_rows, fast):
+                        _process_chunk(chunk, prep, ctx, spill, report, identifying)
+                        if on_rows is not None:
+                            on_rows(prep.source, chunk.table.num_rows)
+                    break
+                except readers.FastPathUnsuitable:
+                    spill.dispose()  # start again with the exact reader; nothing is loaded
+                    fast = False
+            spill.close()
+            duplicates = _find_duplicates(spill, mapping.table, report)
+            if duplicates:
+                _quarantine_duplicates(prep, fast, chunk_rows, spill, report, identifying)
+            store.add_parquet(
+                spill.path(IDENTITY) if IDENTITY in spill.writers else None,
+                without=spill.path(DUPLICATES) if duplicates else None,
+                scratch=spill.sql(),
             )
-            report = FileReport(prep.source, main, "loaded")
-            spill = _Spill(Path(tmp) / ("fast" if fast else "exact"))
-            try:
-                for chunk in _chunks(prep, chunk_rows, fast):
-                    _process_chunk(chunk, prep, ctx, spill, store, report, identifying)
-                    if on_rows is not None:
-                        on_rows(prep.source, chunk.table.num_rows)
-                break
-            except readers.FastPathUnsuitable:
-                spill.close()  # start again with the exact reader; nothing is loaded yet
-                fast = False
-        spill.close()
-        store.add_many(spill.read("_identity"))
-        report.reader = "fast" if fast else ("exact" if prep.fmt == "csv" else prep.fmt)
-        report.batches = _load(wh, prep, spill, report, replaces)
+            report.reader = "fast" if fast else ("exact" if prep.fmt == "csv" else prep.fmt)
+            report.batches = _load(wh, prep, spill, report, replaces, duplicates)
+        finally:
+            if spill is not None:
+                spill.dispose()
     if replaces is not None:
         report.status = "replaced"
     report.message = (
@@ -315,34 +341,93 @@ def _ingest_one(prep, wh, key, store, replaces, chunk_rows, on_rows, fast_csv) -
 
 
 class _Spill:
-    """Temporary Parquet files holding validated rows until the load transaction."""
+    """Temporary Parquet files holding validated rows until the load transaction.
+
+    Every spilled row carries its source row (``_source_row``), so the rows of
+    duplicate keys found after the first pass can be left out when loading.
+    """
 
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.counts: Counter = Counter()
+        self._sql: duckdb.DuckDBPyConnection | None = None
 
     def path(self, name: str) -> Path:
         return self.folder / f"{name}.parquet"
 
     def write(self, name: str, data: pa.Table, schema: pa.Schema) -> None:
         if name not in self.writers:
-            self.writers[name] = pq.ParquetWriter(self.path(name), schema)
+            # temporary files: fast to write and read back matters more than size
+            self.writers[name] = pq.ParquetWriter(
+                self.path(name), schema, compression="lz4", use_dictionary=False,
+                write_statistics=False,
+            )  # fmt: skip
         self.writers[name].write_table(data.cast(schema))
         self.counts[name] += data.num_rows
 
     def close(self) -> None:
+        """Finish every file written so far (they can then be read)."""
         for w in self.writers.values():
-            w.close()
+            if w.is_open:
+                w.close()
 
-    def read(self, name: str) -> Iterator[pa.Table]:
-        if name in self.writers:
-            for batch in pq.ParquetFile(self.path(name)).iter_batches(batch_size=100_000):
+    def sql(self) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB connection over the spilled files, its memory capped
+        (beyond the cap it spills to the temporary folder)."""
+        if self._sql is None:
+            con = duckdb.connect()
+            con.execute(f"SET memory_limit = '{SCRATCH_MEMORY_LIMIT}'")
+            con.execute("SET temp_directory = ?", [str(self.folder / "duckdb.tmp")])
+            con.execute("SET enable_progress_bar = false")
+            self._sql = con
+        return self._sql
+
+    def dispose(self) -> None:
+        """Close the files and the DuckDB connection."""
+        self.close()
+        if self._sql is not None:
+            self._sql.close()
+            self._sql = None
+
+    def read(
+        self, name: str, without: Path | None = None, rows: int = 100_000
+    ) -> Iterator[pa.Table]:
+        """The spilled rows of ``name`` in blocks of ``rows``; ``without``: a Parquet
+        file of source rows to leave out."""
+        if name not in self.writers:
+            return
+        if without is None:
+            for batch in _batches(self.path(name), rows):
                 yield pa.Table.from_batches([batch])
+            return
+        result = self.sql().execute(
+            f"SELECT s.* FROM read_parquet($1) s ANTI JOIN read_parquet($2) d USING ({SOURCE_ROW})",
+            [str(self.path(name)), str(without)],
+        )
+        for batch in arrow_reader(result, rows):
+            yield pa.Table.from_batches([batch])
+
+    def count(self, name: str, without: Path | None = None) -> int:
+        """Spilled rows of ``name`` (less those whose source rows ``without`` lists)."""
+        if name not in self.writers or without is None:
+            return self.counts[name]
+        (n,) = (
+            self.sql()
+            .execute(
+                "SELECT count(*) FROM read_parquet($1)"
+                f" ANTI JOIN read_parquet($2) USING ({SOURCE_ROW})",
+                [str(self.path(name)), str(without)],
+            )
+            .fetchone()
+        )
+        return n
 
 
-IDENTITY_SPILL = pa.schema([("person_id", pa.string()), ("nhs_number", pa.string())])
+IDENTITY_SPILL = pa.schema(
+    [("person_id", pa.string()), ("nhs_number", pa.string()), (SOURCE_ROW, pa.int64())]
+)
 QUARANTINE_SPILL = pa.schema(
     [
         ("source_row", pa.int64()),
@@ -355,56 +440,54 @@ QUARANTINE_SPILL = pa.schema(
 )
 
 
-def _process_chunk(chunk, prep, ctx, spill, store, report, identifying) -> None:
+def _process_chunk(chunk, prep, ctx, spill, report, identifying) -> None:
     n = chunk.table.num_rows
     staged = apply(prep.mapping, chunk.table, prep.headers)
     results = [validate(s, ctx) for s in staged]
     records: list[tuple[int, str, str | None, str | None, str]] = []
-    shape = chunk.table[readers.PROBLEM].to_pylist()
-    for i, problem in enumerate(shape):
-        if problem is not None:
-            records.append((i, staged[0].table.name, None, None, problem))
+    shape = chunk.table[readers.PROBLEM]
+    if shape.null_count < n:
+        for i in np.flatnonzero(pc.is_valid(shape).to_numpy(zero_copy_only=False)):
+            records.append((int(i), staged[0].table.name, None, None, shape[int(i)].as_py()))
     for res in results:
         for p in res.problems:
-            for pos, value in zip(p.rows, p.values, strict=True):
-                records.append(
-                    (int(res.source_rows[pos]), res.table.name, p.field, value, p.reason)
-                )
+            rows = res.source_rows[p.rows].tolist()
+            name = res.table.name
+            records.extend(
+                (row, name, p.field, value, p.reason)
+                for row, value in zip(rows, p.values, strict=True)
+            )
     bad = np.zeros(n, dtype=bool)
-    for row, *_ in records:
-        bad[row] = True
+    if records:
+        bad[np.fromiter((r[0] for r in records), np.int64, len(records))] = True
+    main = prep.mapping.table
     for res in results:
-        keep = ~bad[res.source_rows] if len(res.source_rows) else np.zeros(0, bool)
-        data = res.data.filter(pa.array(keep))
-        spill.write(res.table.name, data, res.table.arrow_schema())
+        global_rows = pa.array(res.source_rows + chunk.first_row, pa.int64())
+        if res.table.name == main.name and main.primary_key:
+            # every row's key, bad rows too: a later row repeating it is a duplicate
+            keys = res.data.select(list(main.primary_key))
+            keys = keys.append_column(SOURCE_ROW, global_rows)
+            keys = keys.append_column(BAD, pa.array(bad[res.source_rows]))
+            spill.write(KEYS, keys, keys.schema)
+        keep = pa.array(~bad[res.source_rows] if len(res.source_rows) else np.zeros(0, bool))
+        data = res.data.filter(keep).append_column(SOURCE_ROW, global_rows.filter(keep))
+        spill.write(res.table.name, data, _spill_schema(res.table))
         if res.nhs_numbers is not None and data.num_rows:
-            # distinct per chunk; the store is written once, before the warehouse load
-            pairs = (
-                pa.table(
-                    {
-                        "person_id": data["person_id"],
-                        "nhs_number": res.nhs_numbers.filter(pa.array(keep)),
-                    }
-                )
-                .group_by(["person_id", "nhs_number"])
-                .aggregate([])
+            pairs = pa.table(
+                {
+                    "person_id": data["person_id"],
+                    "nhs_number": res.nhs_numbers.filter(keep),
+                    SOURCE_ROW: data[SOURCE_ROW],
+                }
             )
             pairs = pairs.filter(pc.is_valid(pairs["person_id"]))  # anonymous rows
-            spill.write("_identity", pairs, IDENTITY_SPILL)
+            spill.write(IDENTITY, pairs, IDENTITY_SPILL)
     n_bad = int(bad.sum())
     report.rows_read += n
     report.rows_quarantined += n_bad
     report.rows_accepted += n - n_bad
     if records:
-        keep_cols = [
-            c for c in chunk.table.column_names if c not in identifying and c != readers.PROBLEM
-        ]
-        bad_rows = sorted({r[0] for r in records})
-        picked = chunk.table.select(keep_cols).take(pa.array(bad_rows)).to_pylist()
-        raw = {
-            row: json.dumps(values, ensure_ascii=False)
-            for row, values in zip(bad_rows, picked, strict=True)
-        }
+        raw = _raw_rows(chunk.table, sorted({r[0] for r in records}), identifying)
         rows = {
             "source_row": [chunk.first_row + r[0] for r in records],
             "table_name": [r[1] for r in records],
@@ -414,27 +497,123 @@ def _process_chunk(chunk, prep, ctx, spill, store, report, identifying) -> None:
             "raw_row": [raw[r[0]] for r in records],
         }
         report.reasons.update(f"{r[2]}: {r[4]}" if r[2] else r[4] for r in records)
-        spill.write("_quarantine", pa.table(rows, schema=QUARANTINE_SPILL), QUARANTINE_SPILL)
+        spill.write(QUARANTINE, pa.table(rows, schema=QUARANTINE_SPILL), QUARANTINE_SPILL)
 
 
-def _load(wh: Warehouse, prep: _Prepared, spill: _Spill, report: FileReport, replaces):
+def _spill_schema(table) -> pa.Schema:
+    return table.arrow_schema().append(pa.field(SOURCE_ROW, pa.int64()))
+
+
+def _raw_rows(chunk: pa.Table, rows: list[int], identifying: set[str]) -> dict[int, str]:
+    """The chunk rows at ``rows`` as JSON, leaving out identifying columns."""
+    keep_cols = [c for c in chunk.column_names if c not in identifying and c != readers.PROBLEM]
+    picked = chunk.select(keep_cols).take(pa.array(rows, pa.int64())).to_pylist()
+    return {
+        row: json.dumps(values, ensure_ascii=False)
+        for row, values in zip(rows, picked, strict=True)
+    }
+
+
+def _find_duplicates(spill: _Spill, table, report: FileReport) -> int:
+    """Find the rows whose key an earlier row of the file has (in DuckDB, over the
+    spilled keys, so memory does not grow with the file) and write their source rows,
+    in order, to the ``_duplicates`` spill. Moves those not already quarantined from
+    accepted to quarantined; returns how many rows there are.
+
+    Keys compare as the current Python code did: typed values, an empty (or unreadable)
+    key equal to another empty one, and a row quarantined for another reason still
+    counts as the first occurrence of its key.
+    """
+    if not table.primary_key or KEYS not in spill.writers:
+        return 0
+    cols = ", ".join(f'"{c}"' for c in table.primary_key)
+    same = " AND ".join(f'k."{c}" IS NOT DISTINCT FROM f."{c}"' for c in table.primary_key)
+    con = spill.sql()
+    con.execute(
+        f"COPY (SELECT k.{SOURCE_ROW}, k.{BAD} FROM read_parquet($1) k JOIN ("
+        f"  SELECT {cols}, min({SOURCE_ROW}) AS _first FROM read_parquet($1)"
+        f"  GROUP BY {cols} HAVING count(*) > 1) f ON {same}"
+        f" WHERE k.{SOURCE_ROW} > f._first ORDER BY k.{SOURCE_ROW})"
+        f" TO '{_quoted(spill.path(DUPLICATES))}' (FORMAT parquet)",
+        [str(spill.path(KEYS))],
+    )
+    n, fresh = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE NOT {BAD}) FROM read_parquet($1)",
+        [str(spill.path(DUPLICATES))],
+    ).fetchone()
+    report.rows_accepted -= fresh
+    report.rows_quarantined += fresh
+    if n:
+        report.reasons[f"{table.primary_key[-1]}: {duplicate_reason(table)}"] += n
+    return n
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _quarantine_duplicates(prep, fast, chunk_rows, spill, report, identifying) -> None:
+    """Quarantine records for the rows of duplicate keys, with their source values:
+    the file is read once more and only those rows are kept."""
+    table = prep.mapping.table
+    reason, name = duplicate_reason(table), table.primary_key[-1]
+    pending = _blocks(spill.path(DUPLICATES))
+    rows, exhausted = np.zeros(0, np.int64), False
+    for chunk in _chunks(prep, chunk_rows, fast):
+        end = chunk.first_row + chunk.table.num_rows
+        while not exhausted and (not len(rows) or rows[-1] < end):
+            more = next(pending, None)
+            exhausted = more is None
+            if more is not None:
+                rows = np.concatenate([rows, more])
+        cut = int(np.searchsorted(rows, end))
+        here, rows = rows[:cut], rows[cut:]
+        if len(here):
+            local = (here - chunk.first_row).tolist()
+            raw = _raw_rows(chunk.table, local, identifying)
+            n = len(local)
+            records = {
+                "source_row": pa.array(here, pa.int64()),
+                "table_name": pa.array([table.name] * n, pa.string()),
+                "field": pa.array([name] * n, pa.string()),
+                "value": pa.nulls(n, pa.string()),
+                "reason": pa.array([reason] * n, pa.string()),
+                "raw_row": pa.array([raw[r] for r in local], pa.string()),
+            }
+            data = pa.table(records, schema=QUARANTINE_SPILL)
+            spill.write(DUPLICATE_RECORDS, data, QUARANTINE_SPILL)
+        if exhausted and not len(rows):
+            break
+    spill.close()
+
+
+def _blocks(path: Path) -> Iterator[np.ndarray]:
+    for batch in _batches(path, 65_536, columns=[SOURCE_ROW]):
+        yield batch.column(0).to_numpy()
+
+
+def _load(
+    wh: Warehouse, prep: _Prepared, spill: _Spill, report: FileReport, replaces, duplicates=0
+):
     main = prep.mapping.table.name
     source = prep.source
     siblings = _siblings(wh, replaces, main)
     q_schema = stored_schema(SYSTEM_TABLES["quarantine"])
+    without = spill.path(DUPLICATES) if duplicates else None
     batches = []
     with wh.transaction():
         batch_id = wh.next_batch_id(prep.content_hash)
 
         def quarantine() -> Iterator[pa.Table]:
-            for q in spill.read("_quarantine"):
-                q = q.append_column("batch_id", pa.array([batch_id] * q.num_rows, pa.string()))
-                q = q.append_column("source_file", pa.array([source] * q.num_rows, pa.string()))
-                yield q.select(q_schema.names)
+            for name in (QUARANTINE, DUPLICATE_RECORDS):
+                for q in spill.read(name, rows=10_000):  # long text: smaller blocks
+                    q = q.append_column("batch_id", pa.array([batch_id] * q.num_rows, pa.string()))
+                    q = q.append_column("source_file", pa.array([source] * q.num_rows, pa.string()))
+                    yield q.select(q_schema.names)
 
         batch = wh.load(
             main,
-            spill.read(main),
+            _rows(spill.read(main, without)),
             source=source,
             content_hash=prep.content_hash,
             rows_read=report.rows_read,
@@ -446,18 +625,23 @@ def _load(wh: Warehouse, prep: _Prepared, spill: _Spill, report: FileReport, rep
         batches.append(batch)
         for target in prep.mapping.also:
             name = target.table.name
-            n = spill.counts[name]
             batches.append(
                 wh.load(
                     name,
-                    spill.read(name),
+                    _rows(spill.read(name, without)),
                     source=source,
                     content_hash=prep.content_hash,
-                    rows_read=n,
+                    rows_read=spill.count(name, without),
                     replaces=siblings.get(name),
                 )
             )
     return batches
+
+
+def _rows(tables: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    """Spilled rows without the source row column (the warehouse has no such column)."""
+    for t in tables:
+        yield t.drop_columns([SOURCE_ROW])
 
 
 def _siblings(wh: Warehouse, replaces: str | None, main: str) -> dict[str, str]:
@@ -480,3 +664,9 @@ def _siblings(wh: Warehouse, replaces: str | None, main: str) -> dict[str, str]:
         & (df.table_name != main)
     ]
     return dict(zip(same.table_name, same.batch_id, strict=True))
+
+
+def _batches(path: Path, size: int, columns: list[str] | None = None):
+    """Record batches of a spilled file. Without pre-buffering: pyarrow would otherwise
+    keep every row group read so far, and memory would grow with the file."""
+    return pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=size, columns=columns)

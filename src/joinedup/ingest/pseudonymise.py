@@ -122,6 +122,33 @@ class ReidentificationStore:
                 )
                 con.unregister("_new")
 
+    def add_parquet(
+        self,
+        path: Path | None,
+        *,
+        without: Path | None = None,
+        scratch: duckdb.DuckDBPyConnection | None = None,
+    ) -> None:
+        """Add the distinct (person_id, nhs_number) pairs of a Parquet file of
+        (person_id, nhs_number, _source_row) rows, leaving out the source rows listed
+        in the Parquet file ``without``; the pairs are found by ``scratch`` (a DuckDB
+        connection whose memory is capped), so memory does not grow with the file."""
+        if path is None:
+            return
+        own = scratch is None
+        con = duckdb.connect() if own else scratch
+        query = "SELECT DISTINCT n.person_id, n.nhs_number FROM read_parquet($1) n"
+        params = [str(path)]
+        if without is not None:
+            query += " ANTI JOIN read_parquet($2) d USING (_source_row)"
+            params.append(str(without))
+        try:
+            pairs = arrow_reader(con.execute(query, params), 100_000)
+            self.add_many(pa.Table.from_batches([b]) for b in pairs)
+        finally:
+            if own:
+                con.close()
+
     def lookup(self, ids: Iterable[str]) -> dict[str, str]:
         """NHS numbers of the given person ids (only those known)."""
         wanted = pa.table({"person_id": pa.array(list(ids), pa.string())})
@@ -133,6 +160,12 @@ class ReidentificationStore:
                 "SELECT i.person_id, i.nhs_number FROM identity i JOIN _wanted USING (person_id)"
             ).fetchall()
         return dict(rows)
+
+
+def arrow_reader(result: duckdb.DuckDBPyConnection, rows: int) -> pa.RecordBatchReader:
+    """A DuckDB result as a stream of record batches of ``rows`` rows."""
+    reader = getattr(result, "to_arrow_reader", None)  # DuckDB 1.5 on
+    return reader(rows) if reader is not None else result.fetch_record_batch(rows)
 
 
 def check_nhs_numbers(values: pa.Array) -> tuple[pa.Array, pa.Array]:

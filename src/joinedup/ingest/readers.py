@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from joinedup.ingest.errors import IngestError
 
 CHUNK_ROWS = 50_000
-FAST_BLOCK_BYTES = 8 << 20  # pyarrow parses a block of this many bytes at a time
+FAST_BLOCK_BYTES = 2 << 20  # pyarrow parses a block of this many bytes at a time
 DELIMITERS = (",", "|", "\t", ";")
 SNIFF_BYTES = 1 << 16
 
@@ -295,7 +295,8 @@ def parquet_columns(path: Path) -> list[str]:
 def read_parquet(path: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
     """Stream a Parquet file as chunks of string columns (dates become ISO text)."""
     first = 1
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+    # pre_buffer would keep every row group read so far: memory would grow with the file
+    for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=chunk_rows):
         table = pa.Table.from_batches([batch])
         cols = [_as_string(table[name]) for name in table.column_names]
         n = table.num_rows

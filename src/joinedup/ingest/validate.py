@@ -66,13 +66,22 @@ class Validated:
 
 @dataclass
 class Context:
-    """What validation needs beyond the rows: the key, known deaths, today, seen keys."""
+    """What validation needs beyond the rows: the key, known deaths, today.
+
+    Duplicate keys are not found here but across the whole file after the rows have
+    spilled (:func:`joinedup.ingest.pipeline._find_duplicates`), so memory stays flat.
+    """
 
     key: bytes
     deaths: dict[str, date] = field(default_factory=dict)
     today: date = field(default_factory=date.today)
     identifier_fields: frozenset[str] = frozenset({NHS_NUMBER})
-    seen_keys: dict[str, set] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # the deaths as Arrow arrays, so each chunk looks them up without Python objects
+        ids = list(self.deaths)
+        self.death_ids = pa.array(ids, pa.string())
+        self.death_dates = pa.array([self.deaths[i] for i in ids], pa.date32())
 
 
 def _mask_problem(mask: pa.Array, field: str | None, raw: pa.Array | None, reason: str):
@@ -126,8 +135,6 @@ def validate(staged: Staged, ctx: Context) -> Validated:
         _check_unfinished(typed, staged, add)
     if ctx.deaths and table.person_level and table.event_date_columns:
         _check_death(table, typed, staged, ctx, add)
-    if table.primary_key and table.name in ctx.seen_keys:
-        _check_duplicates(table, typed, ctx, add)
     data = pa.table([typed[c] for c in table.column_names], names=table.column_names)
     return Validated(table, data, staged.rows, problems, nhs)
 
@@ -192,8 +199,8 @@ def _check_unfinished(typed, staged: Staged, add) -> None:
 
 
 def _check_death(table: Table, typed, staged: Staged, ctx: Context, add) -> None:
-    ids = typed["person_id"].to_pylist()
-    death = pa.array([ctx.deaths.get(i) for i in ids], pa.date32())
+    where = pc.index_in(typed["person_id"], value_set=ctx.death_ids)
+    death = pc.take(ctx.death_dates, where)  # null where no death is known
     for name in table.event_date_columns:
         values = typed[name]
         as_date = values.cast(pa.date32()) if values.type != pa.date32() else values
@@ -201,20 +208,6 @@ def _check_death(table: Table, typed, staged: Staged, ctx: Context, add) -> None
         add(after, name, staged.columns.get(name), "expected no activity after the person's death")
 
 
-def _check_duplicates(table: Table, typed, ctx: Context, add) -> None:
-    seen = ctx.seen_keys[table.name]
-    if len(table.primary_key) == 1:  # plain values take less memory than 1-tuples
-        keys = typed[table.primary_key[0]].to_pylist()
-    else:
-        keys = list(zip(*(typed[k].to_pylist() for k in table.primary_key), strict=True))
-    dup = []
-    for k in keys:
-        dup.append(k in seen)
-        seen.add(k)
-    words = " + ".join(table.primary_key)
-    add(
-        pa.array(dup),
-        table.primary_key[-1],
-        None,
-        f"expected a unique {words}; seen earlier in the file",
-    )
+def duplicate_reason(table: Table) -> str:
+    """The quarantine reason of a row whose key an earlier row of the file has."""
+    return f"expected a unique {' + '.join(table.primary_key)}; seen earlier in the file"

@@ -180,16 +180,16 @@ def _mask(t: ibis.Table, where: dict[str, Any]) -> ibis.Value:
 def _needed_columns(plan: Iterable[MeasureDefinition]) -> dict[str, set[str]]:
     """Columns of each event source that two or more queries of ``plan`` read.
 
-    The counts of one source with the same keys and groupings share one query (see
-    :meth:`Sources.batched`), so a source is read once per such combination: it is worth
-    materialising only when there are two or more.
+    The counts of one source with the same keys share one query, by every grouping the
+    run asks of any of them (see :meth:`Sources.batched`), so a source is read once per
+    set of keys: it is worth materialising only when there are two or more.
     """
     reads: dict[str, set[tuple]] = {}
     columns: dict[str, set[str]] = {}
     base = {"person_id", "event_date", "period_start", "esp_band", *GROUPINGS.values()}
     for d in plan:
         for req in _requests(d):
-            reads.setdefault(req.source, set()).add((req.keys, tuple(d.groupings)))
+            reads.setdefault(req.source, set()).add(req.keys)
         for count in (d.numerator_count, d.denominator):
             if count is None or count.source in (None, POPULATION):
                 continue
@@ -232,6 +232,7 @@ class Sources:
         periods: list[Period],
         plan: Iterable[MeasureDefinition] = (),
         data_end: date | None = None,
+        groupings: Iterable[str] | None = None,
     ):
         if kind not in PERIODS:
             raise MeasureError(f"unknown period {kind!r}; expected one of {', '.join(PERIODS)}")
@@ -245,6 +246,15 @@ class Sources:
         self.plan += [b for d in self.plan if (b := getattr(d, "base_measure", None)) is not None]
         self.columns = _needed_columns(self.plan)
         self.fields = _condition_fields(self.plan)
+        wanted = set(GROUPINGS if groupings is None else groupings)
+        #: The groupings a batch over (source, keys) counts: all the run may ask of it.
+        self.batch_groupings: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+        for d in self.plan:
+            for r in _requests(d):
+                allowed = self.batch_groupings.setdefault((r.source, r.keys), [])
+                allowed += [g for g in d.groupings if g in wanted and g not in allowed]
+        #: The first event day of each source a batch has read (see :meth:`first_day`).
+        self._first_days: dict[str, date | None] = {}
         self._population_counts: dict[str, pd.DataFrame] | None = None
         self._events: dict[str, ibis.Table] = {}
         self._narrow: dict[str, ibis.Table] = {}
@@ -252,19 +262,30 @@ class Sources:
         self._lookups: list[ibis.Table] = []
         #: Group label of each integer code of a person attribute (see :meth:`people`).
         self.codes: dict[str, dict[int, str]] = {}
+        #: Label of the footprint, cluster and partnership of each practice code: counts
+        #: by those groupings are sums of the counts by practice (see :meth:`people`).
+        self.by_practice: dict[str, dict[int, str]] = {}
         self._population: ibis.Table | None = None
         self._batches: list[tuple[set[str], dict[_Request, pd.DataFrame]]] = []
         self.memo: dict[str, pd.DataFrame] = {}
 
     @classmethod
     def for_warehouse(
-        cls, wh: Warehouse, kind: str, plan: Iterable[MeasureDefinition] = ()
+        cls,
+        wh: Warehouse,
+        kind: str,
+        plan: Iterable[MeasureDefinition] = (),
+        groupings: Iterable[str] | None = None,
     ) -> Sources:
-        """Sources over every complete period of ``kind`` in the warehouse's data."""
+        """Sources over every complete period of ``kind`` in the warehouse's data.
+
+        ``groupings``: those the run will ask for (default all), so that each source is
+        read once for all of them.
+        """
         if kind not in PERIODS:
             raise MeasureError(f"unknown period {kind!r}; expected one of {', '.join(PERIODS)}")
         first, last = coverage(wh)
-        return cls(wh, kind, periods_between(first, last, kind), plan, last)
+        return cls(wh, kind, periods_between(first, last, kind), plan, last, groupings)
 
     def events(self, name: str) -> ibis.Table:
         """Event source ``name`` within the run's periods, with ``period_start``.
@@ -350,6 +371,7 @@ class Sources:
                 self._lookups.append(lookup)
                 # The labels cast("string") gives these values, as _group_key's text.
                 self.codes[c] = {k: str(v) for k, v in zip(codes, values, strict=True)}
+            self.by_practice = _practice_rollup(combos, self.codes)
             # Register the lookups first: not every backend's cache() does (Spark's).
             self.wh.con._run_pre_execute_hooks(p)
             self._people = self._cache(p)
@@ -388,10 +410,10 @@ class Sources:
     def batched(self, req: _Request, groupings: list[str]) -> pd.DataFrame | None:
         """``req`` by ``groupings`` from one pass shared with the plan's other requests.
 
-        On first use for a source, keys and groupings, every request of the plan's
-        measures over that source with those keys, that allow those groupings, is
-        computed in one GROUPING SETS query. None when ``req`` is not shared with
-        another request of the plan (then it is computed on its own).
+        On first use for a source and keys, every request of the plan over that source
+        with those keys is computed in one GROUPING SETS query, by every grouping the
+        run may ask of any of them (:attr:`batch_groupings`). None when ``req`` is not
+        shared with another request of the plan (then it is computed on its own).
         """
         for covered, frames in self._batches:
             if req in frames and set(groupings) <= covered:
@@ -401,15 +423,29 @@ class Sources:
             dict.fromkeys(
                 r
                 for d in self.plan
-                if set(groupings) <= set(d.groupings)
                 for r in _requests(d)
                 if r.source == req.source and r.keys == req.keys
             )
         )
         if req not in members or len(members) < 2:
             return None
-        self._batches.append((set(groupings), _batch(self, members, groupings)))
+        batch = self.batch_groupings.get((req.source, req.keys), [])
+        every = [*batch, *[g for g in groupings if g not in batch]]
+        self._batches.append((set(every), _batch(self, members, every)))
         return self.batched(req, groupings)
+
+    def first_day(self, name: str) -> date | None:
+        """The first event day of source ``name`` within the run's periods (None: none).
+
+        Read from a batch over the source when there has been one (see :func:`_batch`),
+        which saves a pass over a source that is not materialised.
+        """
+        if name not in self._first_days:
+            first = self.events(name).event_date.min().execute()
+            self._first_days[name] = (
+                None if first is None or pd.isna(first) else pd.Timestamp(first).date()
+            )
+        return self._first_days[name]
 
     def release(self) -> None:
         """Drop the materialised tables (call before closing the warehouse)."""
@@ -448,6 +484,7 @@ def _grouped(
     values: dict[str, ibis.Value | None],
     mean: bool = False,
     codes: dict[str, dict[int, str]] | None = None,
+    rollup: dict[str, dict[int, str]] | None = None,
 ) -> pd.DataFrame:
     """Aggregate ``t`` by period, ``keys`` and each grouping, in one GROUPING SETS query.
 
@@ -464,25 +501,58 @@ def _grouped(
             f"count(*) AS {name}" if v is None else f"sum({name}) AS {name}"
             for name, v in values.items()
         ]
-    return _grouping_sets(wh, t, groupings, keys, columns, aggs, codes)
+    return _grouping_sets(wh, t, groupings, keys, columns, aggs, codes, rollup)
+
+
+def _practice_rollup(
+    combos: pd.DataFrame, codes: dict[str, dict[int, str]]
+) -> dict[str, dict[int, str]]:
+    """Label of the partnership, cluster and footprint of each practice code.
+
+    ``combos`` holds the distinct person attributes, ``codes`` the practice codes (see
+    :meth:`Sources.people`). A parent is left out if a practice code falls in two of
+    its groups (then it is counted directly).
+    """
+    if "practice_code" not in codes:
+        return {}
+    code_of = {label: k for k, label in codes["practice_code"].items()}
+    practice = [_MISSING if pd.isna(v) else code_of[str(v)] for v in combos["practice_code"]]
+    # Events without a person (anonymous feedback) have no practice and no parents.
+    out = {"partnership": dict.fromkeys([*practice, _MISSING], "all")}
+    for parent in ("cluster_code", "footprint_code"):
+        labels = ["unknown" if pd.isna(v) else str(v) for v in combos[parent]]
+        pairs = pd.DataFrame({"k": practice, "label": labels}).drop_duplicates()
+        if not pairs["k"].duplicated().any():
+            labels_of = dict(zip(pairs["k"], pairs["label"], strict=True))
+            out[parent] = {_MISSING: "unknown", **labels_of}
+    return out
 
 
 def _group_key(
-    t: ibis.Table, grouping: str, codes: dict[str, dict[int, str]] | None
-) -> tuple[ibis.Value, dict[int, str] | None]:
-    """What to group ``t`` by for ``grouping``, and how to label the result (None: as is).
+    t: ibis.Table,
+    grouping: str,
+    codes: dict[str, dict[int, str]] | None,
+    rollup: dict[str, dict[int, str]] | None = None,
+) -> tuple[str, ibis.Value, dict[int, str] | None]:
+    """What to group ``t`` by for ``grouping``: the grouping set's name, its expression
+    and how to label the result (None: as is).
 
     Strings are slow to hash and carry through a join: with ``codes`` (``t`` is an event
     source of :class:`Sources` with a plan), person attributes are grouped by their
-    integer codes and age bands by whole age, and labelled after counting. Otherwise the
+    integer codes and age bands by whole age, and labelled after counting; with
+    ``rollup`` too, partnership, footprint and cluster are labelled from the practice
+    set (one pass counts all four; the labels' duplicates are summed). Otherwise the
     column is grouped as text, missing values as "unknown".
     """
     column = GROUPINGS[grouping]
+    if codes and rollup and column in rollup and "_k_practice_code" in t.columns:
+        return "_k_practice_code", t._k_practice_code.fill_null(_MISSING), rollup[column]
     if codes and column in codes:
-        return t[f"_k_{column}"].fill_null(_MISSING), {**codes[column], _MISSING: "unknown"}
+        labels = {**codes[column], _MISSING: "unknown"}
+        return f"_k_{column}", t[f"_k_{column}"].fill_null(_MISSING), labels
     if codes and column == "age_band" and "age" in t.columns:
-        return t.age.cast("int32").fill_null(_MISSING), {_MISSING: "unknown"}
-    return t[column].cast("string").fill_null("unknown"), None
+        return "age", t.age.cast("int32").fill_null(_MISSING), {_MISSING: "unknown"}
+    return grouping, t[column].cast("string").fill_null("unknown"), None
 
 
 def _grouping_sets(
@@ -493,35 +563,39 @@ def _grouping_sets(
     columns: dict[str, ibis.Value],
     aggs: list[str],
     codes: dict[str, dict[int, str]] | None = None,
+    rollup: dict[str, dict[int, str]] | None = None,
 ) -> pd.DataFrame:
     """``aggs`` (SQL over ``columns``) by period, ``keys`` and each grouping of ``t``.
 
-    ``codes``: group person attributes by code (see :func:`_group_key`).
+    ``codes``, ``rollup``: group person attributes by code, and parents of practices by
+    practice (see :func:`_group_key`). Aggregates are sums or counts (combined by
+    summing), except those named ``_min_*`` (combined by taking the least).
     """
-    gcols = {g: f"g_{g}" for g in groupings}
-    grouped = {g: _group_key(t, g, codes) for g in groupings}
+    grouped = {g: _group_key(t, g, codes, rollup) for g in groupings}
+    sets = {name: expr for name, expr, _labels in grouped.values()}
+    gcols = {name: f"g_{i}" for i, name in enumerate(sets)}
     inner = t.select(
         period_start=t.period_start,
         **{k: t[k] for k in keys},
-        **{gcols[g]: grouped[g][0] for g in groupings},
+        **{gcols[name]: expr for name, expr in sets.items()},
         **columns,
     )
     # The outer query is SQL (Ibis has no GROUPING SETS); register the in-memory
     # tables (the periods) that the compiled inner query refers to, as execute() would.
     wh.con._run_pre_execute_hooks(inner)
     base = ["period_start", *keys]
-    sets = ", ".join(f"({', '.join([*base, gcols[g]])})" for g in groupings)
+    spec = ", ".join(f"({', '.join([*base, col])})" for col in gcols.values())
     sql = (
         f"SELECT {', '.join([*base, *gcols.values(), *aggs])} "
-        f"FROM ({wh.con.compile(inner)}) AS src GROUP BY GROUPING SETS ({sets})"
+        f"FROM ({wh.con.compile(inner)}) AS src GROUP BY GROUPING SETS ({spec})"
     )
     frame = wh.con.sql(sql).to_pandas()
     parts = []
     relabelled = False
-    for g, col in gcols.items():
+    for g, (name, _expr, labels) in grouped.items():
+        col = gcols[name]
         part = frame[frame[col].notna()].drop(columns=[c for c in gcols.values() if c != col])
         part = part.rename(columns={col: "group"})
-        labels = grouped[g][1]
         if labels is not None:
             relabelled = True
             values = part["group"].astype("int64")
@@ -535,9 +609,15 @@ def _grouping_sets(
     out["group"] = out["group"].astype(str)
     index = ["grouping", "period_start", *keys, "group"]
     if relabelled and out.duplicated(index).any():
-        # Codes (or ages) that share a label, as missing and "unknown" do: one group.
-        sums = [c for c in out.columns if c not in index]
-        out = out.groupby(index, as_index=False, sort=False, dropna=False)[sums].sum(min_count=1)
+        # Codes that share a label (missing and "unknown"; the ages of a band; the
+        # practices of a cluster): one group.
+        groups = out.groupby(index, sort=False, dropna=False)
+        sums = [c for c in out.columns if c not in index and not c.startswith("_min_")]
+        least = [c for c in out.columns if c.startswith("_min_")]
+        combined = groups[sums].sum(min_count=1)
+        if least:
+            combined[least] = groups[least].min()
+        out = combined.reset_index()
     return out
 
 
@@ -649,7 +729,14 @@ def _aggregate_request(src: Sources, req: _Request, groupings: list[str]) -> pd.
             src.wh, t, Count(source=req.source, condition=list(req.condition)), "event_date"
         )
     return _grouped(
-        src.wh, t, groupings, list(req.keys), req.value_exprs(t), req.mean, src.codes or None
+        src.wh,
+        t,
+        groupings,
+        list(req.keys),
+        req.value_exprs(t),
+        req.mean,
+        src.codes or None,
+        src.by_practice,
     )
 
 
@@ -701,7 +788,14 @@ def _batch(
                 aggs.append(f"sum({col}) AS {col}")
             rename[col] = name
         names.append(rename)
-    frame = _grouping_sets(src.wh, t, groupings, keys, columns, aggs, src.codes or None)
+    # The source's first day, for response bases (see Sources.first_day).
+    columns["_day"] = t.event_date
+    aggs.append("min(_day) AS _min_day")
+    frame = _grouping_sets(
+        src.wh, t, groupings, keys, columns, aggs, src.codes or None, src.by_practice
+    )
+    first = frame["_min_day"].min() if len(frame) else None
+    src._first_days[reqs[0].source] = None if pd.isna(first) else pd.Timestamp(first).date()
     base = ["grouping", "period_start", *keys, "group"]
     out = {}
     for i, req in enumerate(reqs):

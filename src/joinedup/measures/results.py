@@ -102,8 +102,7 @@ def base_first_day(src: Sources, d: MeasureDefinition) -> date | None:
     base = d.response_base
     if base is None or base.source == POPULATION:
         return None
-    first = src.events(base.source).event_date.min().execute()
-    return None if first is None or pd.isna(first) else pd.Timestamp(first).date()
+    return src.first_day(base.source)
 
 
 def response_base_counts(
@@ -435,6 +434,7 @@ def compute(
                             for m in (p, p.base_measure)
                             if m is not None
                         ],
+                        {g for _p, gs in plan for g in gs},
                     )
                 if parents is None and {"practice", "cluster"} & set(missing):
                     parents = wh.table("practice").to_pandas()

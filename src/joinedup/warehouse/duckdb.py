@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -13,6 +14,19 @@ import pyarrow as pa
 from joinedup import __version__
 from joinedup.schema import SYSTEM_TABLES, TABLES
 from joinedup.warehouse.base import BATCH_COLUMN, Batch, Warehouse, stored_schema
+
+# DuckDB's memory during a load transaction; uncommitted rows beyond it go to disk.
+LOAD_MEMORY_LIMIT = "128MiB"
+_UNITS = {"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12}
+_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def _bytes(size: str) -> float:
+    """A DuckDB size setting ('18.6 GiB', '256MB') in bytes."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([a-zA-Z]*)\s*", size)
+    if m is None or m.group(2).lower() not in _UNITS:
+        return float("inf")  # unknown form (e.g. no limit): treat as unlimited
+    return float(m.group(1)) * _UNITS[m.group(2).lower()]
 
 
 class DuckDBWarehouse(Warehouse):
@@ -44,16 +58,39 @@ class DuckDBWarehouse(Warehouse):
         if self._in_transaction:
             yield
             return
-        self.raw.execute("BEGIN TRANSACTION")
-        self._in_transaction = True
+        with self._load_memory():
+            self.raw.execute("BEGIN TRANSACTION")
+            self._in_transaction = True
+            try:
+                yield
+                self.raw.execute("COMMIT")
+            except BaseException:
+                self.raw.execute("ROLLBACK")
+                raise
+            finally:
+                self._in_transaction = False
+
+    @contextmanager
+    def _load_memory(self) -> Iterator[None]:
+        """Settings for a load transaction, put back afterwards: DuckDB's memory capped
+        (if its limit is higher) so a big load spills to the database's temporary folder
+        instead of growing with the file, and inserts free to skip the work of keeping
+        rows in order across parallel threads (each insert scans one record batch, so
+        rows still land in the order given)."""
+        raw = self.raw
+        (limit, ordered) = raw.execute(
+            "SELECT current_setting('memory_limit'), current_setting('preserve_insertion_order')"
+        ).fetchone()
+        cap = _bytes(limit) > _bytes(LOAD_MEMORY_LIMIT)
+        if cap:
+            raw.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
+        raw.execute("SET preserve_insertion_order = false")
         try:
             yield
-            self.raw.execute("COMMIT")
-        except BaseException:
-            self.raw.execute("ROLLBACK")
-            raise
         finally:
-            self._in_transaction = False
+            if cap:
+                raw.execute(f"SET memory_limit = '{limit}'")
+            raw.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
 
     @property
     def raw(self):
@@ -115,18 +152,14 @@ class DuckDBWarehouse(Warehouse):
                 chunk = chunk.select(columns)
                 ids = pa.array([batch_id] * chunk.num_rows, pa.string())
                 chunk = chunk.append_column(BATCH_COLUMN, ids).cast(target)
-                raw.register("_incoming", chunk)
-                raw.execute(f'INSERT INTO "{table_name}" SELECT * FROM _incoming')
-                raw.unregister("_incoming")
+                _insert(raw, table_name, chunk)
                 accepted += chunk.num_rows
             q_rows = 0
             for q in q_chunks:
                 if not q.num_rows:
                     continue
                 q = q.select(q_table.column_names).cast(stored_schema(q_table))
-                raw.register("_quarantine", q)
-                raw.execute("INSERT INTO quarantine SELECT * FROM _quarantine")
-                raw.unregister("_quarantine")
+                _insert(raw, "quarantine", q)
                 q_rows += q.num_rows
             quarantined = rows_quarantined if rows_quarantined is not None else q_rows
             batch = Batch(
@@ -153,3 +186,16 @@ class DuckDBWarehouse(Warehouse):
     def close(self) -> None:
         """Close the DuckDB connection."""
         self.con.disconnect()
+
+
+def _insert(raw, table_name: str, data: pa.Table) -> None:
+    """Append ``data`` to a table, one record batch per insert (so the rows keep their
+    order). Each batch is scanned as a stream: DuckDB keeps a registered *table* alive,
+    all of its Arrow buffers, until the transaction ends, so a big load inside one
+    transaction would hold every chunk in memory; a scanned stream is copied and let go."""
+    for batch in data.to_batches():
+        raw.register("_incoming", pa.RecordBatchReader.from_batches(batch.schema, [batch]))
+        try:
+            raw.execute(f'INSERT INTO "{table_name}" SELECT * FROM _incoming')
+        finally:
+            raw.unregister("_incoming")
