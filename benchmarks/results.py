@@ -16,7 +16,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
+# JOINEDUP_BENCH_RESULTS: another file for a trial run (see run.py).
+RESULTS = Path(os.environ.get("JOINEDUP_BENCH_RESULTS") or Path(__file__).with_name("RESULTS.md"))
 HEADER = (
     "# Benchmark results\n\n"
     "Written by the scripts in `benchmarks/` (`make bench` runs them all). Each section\n"

@@ -187,7 +187,12 @@ def main() -> int:
                 "--seconds",
                 str(args.seconds),
             ]
-            wall, load_rss, out = run_measured(cmd)
+            try:
+                wall, load_rss, out = run_measured(cmd)
+            except RuntimeError as failed:  # say what the server said
+                server.terminate()
+                said = server.communicate(timeout=30)[1].decode()[-3000:]
+                raise RuntimeError(f"{failed}\nserver:\n{said}") from None
             server_rss = _vm_hwm_mib(server.pid)
         finally:
             server.terminate()

@@ -80,9 +80,36 @@ def render(request: Request, template: str, context: dict[str, Any], status: int
         "variation_text": VARIATION_TEXT,
         "assurance_text": ASSURANCE_TEXT,
     }
+    context = {k: _for_template(v) for k, v in context.items()}
     return request.app.state.templates.TemplateResponse(
         request, template, {**base, **context}, status_code=status
     )
+
+
+def _for_template(value: Any) -> Any:
+    """Frames (also in a dict) with missing numbers as templates test them.
+
+    Templates print "*" for a suppressed number with ``x != x or x is none`` (NaN or
+    None); pandas' NA has no truth value, so nullable floats become NaN and nullable
+    integers with gaps become objects holding None.
+    """
+    if isinstance(value, dict):
+        return {k: _for_template(v) for k, v in value.items()}
+    if not isinstance(value, pd.DataFrame):
+        return value
+    out = value
+    for column, dtype in value.dtypes.items():
+        if not (pd.api.types.is_extension_array_dtype(dtype) and value[column].isna().any()):
+            continue
+        if pd.api.types.is_float_dtype(dtype):
+            fixed = value[column].astype("float64")
+        elif pd.api.types.is_integer_dtype(dtype):
+            fixed = value[column].astype(object).where(value[column].notna(), None)
+        else:
+            continue
+        out = out.copy() if out is value else out
+        out[column] = fixed
+    return out
 
 
 def _safe_next(target: str | None) -> str:
