@@ -53,9 +53,22 @@ class BuildResult:
     row_counts: dict[str, int] = field(default_factory=dict)
 
 
+#: The first three digits of the synthetic NHS numbers, in the order used: 999 is the
+#: published test range (no real person holds one) with about 909,000 valid numbers;
+#: larger economies go on to 998, 997, ..., not issued to patients today (England issues
+#: 3xx, 4xx and 6xx-7xx numbers).
+NHS_NUMBER_PREFIXES = tuple(range(999, 899, -1))
+
+
 def test_range_nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
-    """``n`` valid NHS numbers from the 999 test range, which no real person holds."""
-    stems = 999_000_000 + np.arange(int(n * 1.15) + 20, dtype=np.int64)
+    """``n`` valid NHS numbers, from the 999 test range first (see NHS_NUMBER_PREFIXES)."""
+    need = int(n * 1.15) + 20
+    blocks = need // 1_000_000 + 1
+    if blocks > len(NHS_NUMBER_PREFIXES):
+        raise ValueError(f"{n:,} people is more than the synthetic NHS number ranges hold")
+    stems = np.concatenate(
+        [p * 1_000_000 + np.arange(1_000_000, dtype=np.int64) for p in NHS_NUMBER_PREFIXES[:blocks]]
+    )[:need]
     digits = (stems[:, None] // 10 ** np.arange(8, -1, -1)) % 10
     check = 11 - (digits * np.arange(10, 1, -1)).sum(axis=1) % 11
     check = np.where(check == 11, 0, check)

@@ -53,6 +53,9 @@ from joinedup.schema import SYSTEM_TABLES, TABLES, Table
 from joinedup.warehouse.base import BATCH_COLUMN, Batch, Warehouse, hash_file, stored_schema
 
 MASTER_ENV = "JOINEDUP_SPARK_MASTER"
+#: The driver's heap (e.g. "4g"; Spark's default is 1g): results fetched into Python,
+#: such as the risk model's features for a million people, pass through it.
+DRIVER_MEMORY_ENV = "JOINEDUP_SPARK_DRIVER_MEMORY"
 LOCAL_MASTER = "local[*]"
 
 
@@ -117,10 +120,11 @@ def spark_session(
     """The process's Spark session, started on first use.
 
     ``master`` defaults to ``$JOINEDUP_SPARK_MASTER`` or ``local[*]``; an ``sc://`` URL
-    connects to Spark Connect. Local mode binds the driver to 127.0.0.1 and disables the
-    web UI; shuffle partitions default to twice the cores in local mode (Spark's 200 is
-    for clusters and makes small jobs slow). ``warehouse_dir`` keeps Spark SQL's own
-    managed tables (none are made by joinedup) out of the working directory.
+    connects to Spark Connect; ``$JOINEDUP_SPARK_DRIVER_MEMORY`` sets the driver's heap.
+    Local mode binds the driver to 127.0.0.1 and disables the web UI; shuffle partitions
+    default to twice the cores in local mode (Spark's 200 is for clusters and makes small
+    jobs slow). ``warehouse_dir`` keeps Spark SQL's own managed tables (none are made by
+    joinedup) out of the working directory.
     """
     try:
         from pyspark.sql import SparkSession
@@ -165,6 +169,8 @@ def spark_session(
         )
     elif shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+    if os.environ.get(DRIVER_MEMORY_ENV):  # read when the driver starts, so set it before
+        builder = builder.config("spark.driver.memory", os.environ[DRIVER_MEMORY_ENV])
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
