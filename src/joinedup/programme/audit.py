@@ -88,9 +88,17 @@ def _after_flush(session: Session, _context: Any) -> None:
 
 
 def install_audit(sessions: sessionmaker[Session]) -> None:
-    """Record every change made through ``sessions`` in the change log."""
-    if not event.contains(sessions, "after_flush", _after_flush):
-        event.listen(sessions, "after_flush", _after_flush)
+    """Record every change made through ``sessions`` in the change log.
+
+    Installed once per ``sessions``, marked on the object itself: SQLAlchemy's
+    ``event.contains`` keys on ``id()``, and a sessionmaker made at the address of one
+    already freed (whose Session class lives on until the garbage collector runs) was
+    taken for it and left without the listener: a store whose changes went unlogged.
+    """
+    if getattr(sessions, "_joinedup_audited", False):
+        return
+    event.listen(sessions, "after_flush", _after_flush)
+    sessions._joinedup_audited = True
 
 
 def history(session: Session, entity: str | None = None, entity_id: int | None = None):
