@@ -402,27 +402,23 @@ class _Spill:
             for batch in _batches(self.path(name), rows):
                 yield pa.Table.from_batches([batch])
             return
-        result = self.sql().execute(
-            f"SELECT s.* FROM read_parquet($1) s ANTI JOIN read_parquet($2) d USING ({SOURCE_ROW})",
-            [str(self.path(name)), str(without)],
-        )
-        for batch in arrow_reader(result, rows):
+        for batch in arrow_reader(self._kept(name, without, "s.*"), rows):
             yield pa.Table.from_batches([batch])
 
     def count(self, name: str, without: Path | None = None) -> int:
         """Spilled rows of ``name`` (less those whose source rows ``without`` lists)."""
         if name not in self.writers or without is None:
             return self.counts[name]
-        (n,) = (
-            self.sql()
-            .execute(
-                "SELECT count(*) FROM read_parquet($1)"
-                f" ANTI JOIN read_parquet($2) USING ({SOURCE_ROW})",
-                [str(self.path(name)), str(without)],
-            )
-            .fetchone()
-        )
+        (n,) = self._kept(name, without, "count(*)").fetchone()
         return n
+
+    def _kept(self, name: str, without: Path, what: str) -> duckdb.DuckDBPyConnection:
+        """``SELECT what`` over the rows of ``name`` whose source rows ``without`` lacks."""
+        return self.sql().execute(
+            f"SELECT {what} FROM read_parquet($1) s"
+            f" ANTI JOIN read_parquet($2) d USING ({SOURCE_ROW})",
+            [str(self.path(name)), str(without)],
+        )
 
 
 IDENTITY_SPILL = pa.schema(
