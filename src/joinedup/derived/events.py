@@ -40,13 +40,6 @@ def _starts_with_any(value: ibis.Value, prefixes: tuple[str, ...]) -> ibis.Value
     return out
 
 
-def _attach_person(events: ibis.Table, wh: Warehouse) -> ibis.Table:
-    """Join person attributes onto events and add age at the event."""
-    p = persons(wh).drop("registered_from", "registered_to", "place_of_death")
-    joined = events.inner_join(p, "person_id")
-    return with_age(joined, joined.event_date)
-
-
 def _flagged_spells(wh: Warehouse) -> ibis.Table:
     """Hospital spells with admission type, length of stay, readmission and case-mix flags.
 
@@ -113,12 +106,12 @@ def _flagged_spells(wh: Warehouse) -> ibis.Table:
     return spells.drop("cancer_coded", "fall_cause", "next_emergency")
 
 
-def _with_people(spells: ibis.Table, wh: Warehouse) -> ibis.Table:
-    out = _attach_person(spells, wh)
-    return out.mutate(
+def _last_90_days_of_life(spells: ibis.Table) -> ibis.Table:
+    """Spells (with the person's date of death) flagged if admitted within 90 days of it."""
+    return spells.mutate(
         last_90_days_of_life=(
-            out.date_of_death.notnull()
-            & (out.date_of_death.delta(out.admitted_on, unit="day") <= 90)
+            spells.date_of_death.notnull()
+            & (spells.date_of_death.delta(spells.admitted_on, unit="day") <= 90)
         ).fill_null(False)
     )
 
@@ -126,7 +119,7 @@ def _with_people(spells: ibis.Table, wh: Warehouse) -> ibis.Table:
 def apc_spells(wh: Warehouse) -> ibis.Table:
     """Hospital spells dated by admission, finished or not, with their flags."""
     s = _flagged_spells(wh)
-    return _with_people(s.mutate(event_date=s.admitted_on), wh)
+    return s.mutate(event_date=s.admitted_on)
 
 
 def apc_discharges(wh: Warehouse) -> ibis.Table:
@@ -146,68 +139,62 @@ def apc_discharges(wh: Warehouse) -> ibis.Table:
     nothing is left out.
     """
     s = _flagged_spells(wh)
-    first = wh.table("apc_spell").admitted_on.min()
+    # Over a projection of the table, not the table: Ibis would otherwise take the
+    # table's column for that of the flagged spells derived from it, and compute them
+    # (window and all) a second time for the minimum.
+    first = wh.table("apc_spell").select("admitted_on").admitted_on.min()
     later = first + ibis.interval(days=DISCHARGE_LOOK_BACK_DAYS)
     cutoff = later.truncate("M") + ibis.interval(months=1)  # the month after ``later``'s
     s = s.filter(s.discharged_on.notnull() & (s.discharged_on >= cutoff))
-    return _with_people(s.mutate(event_date=s.discharged_on), wh)
+    return s.mutate(event_date=s.discharged_on)
 
 
 def ae_attendances(wh: Warehouse) -> ibis.Table:
     """A&E attendances with type 1, ambulance arrival, admission and duration flags."""
     a = wh.table("ae_attendance")
     minutes = a.departed_at.delta(a.arrived_at, unit="minute")
-    return _attach_person(
-        a.mutate(
-            event_date=a.arrived_at.date(),
-            type1=a.department_type == 1,
-            ambulance=(a.arrival_mode == "1").fill_null(False),
-            admitted=a.disposal.isin(codes.AE_ADMITTED).fill_null(False),
-            minutes_in_department=minutes,
-            over_4_hours=(minutes > 240).fill_null(False),
-        ),
-        wh,
+    return a.mutate(
+        event_date=a.arrived_at.date(),
+        type1=a.department_type == 1,
+        ambulance=(a.arrival_mode == "1").fill_null(False),
+        admitted=a.disposal.isin(codes.AE_ADMITTED).fill_null(False),
+        minutes_in_department=minutes,
+        over_4_hours=(minutes > 240).fill_null(False),
     )
 
 
 def op_appointments(wh: Warehouse) -> ibis.Table:
     """Outpatient appointments: first or follow-up, seen, did not attend."""
     o = wh.table("op_appointment")
-    return _attach_person(
-        o.mutate(
-            event_date=o.date,
-            first=o.first_attendance,
-            followup=~o.first_attendance,
-            seen=o.attended.isin(codes.OP_SEEN),
-            dna=o.attended.isin(codes.OP_DNA),
-            seen_or_dna=o.attended.isin((*codes.OP_SEEN, *codes.OP_DNA)),
-        ),
-        wh,
+    return o.mutate(
+        event_date=o.date,
+        first=o.first_attendance,
+        followup=~o.first_attendance,
+        seen=o.attended.isin(codes.OP_SEEN),
+        dna=o.attended.isin(codes.OP_DNA),
+        seen_or_dna=o.attended.isin((*codes.OP_SEEN, *codes.OP_DNA)),
     )
 
 
 def gp_appointments(wh: Warehouse) -> ibis.Table:
     """Appointments in general practice."""
     g = wh.table("gp_appointment").rename(appointment_practice="practice_code")
-    return _attach_person(g.mutate(event_date=g.date, face_to_face=g["mode"] == "face_to_face"), wh)
+    return g.mutate(event_date=g.date, face_to_face=g["mode"] == "face_to_face")
 
 
 def community_contacts(wh: Warehouse) -> ibis.Table:
     """Community health service contacts."""
     c = wh.table("community_contact")
-    return _attach_person(c.mutate(event_date=c.date), wh)
+    return c.mutate(event_date=c.date)
 
 
 def social_care_starts(wh: Warehouse) -> ibis.Table:
     """Social care packages, dated by their start."""
     s = wh.table("social_care_service")
-    return _attach_person(
-        s.mutate(
-            event_date=s.started_on,
-            long_term=s.service_type.isin(codes.SOCIAL_CARE_LONG_TERM),
-            residential_or_nursing=s.service_type.isin(("residential_care", "nursing_care")),
-        ),
-        wh,
+    return s.mutate(
+        event_date=s.started_on,
+        long_term=s.service_type.isin(codes.SOCIAL_CARE_LONG_TERM),
+        residential_or_nursing=s.service_type.isin(("residential_care", "nursing_care")),
     )
 
 
@@ -217,29 +204,29 @@ def deaths(wh: Warehouse) -> ibis.Table:
     d = p.filter(p.date_of_death.notnull()).select(
         "person_id", event_date=p.date_of_death, place=p.place_of_death
     )
-    out = _attach_person(d, wh)
-    return out.mutate(
-        usual_residence=out.place.isin(("home", "care_home")).fill_null(False),
-        in_hospital=(out.place == "hospital").fill_null(False),
+    return d.mutate(
+        usual_residence=d.place.isin(("home", "care_home")).fill_null(False),
+        in_hospital=(d.place == "hospital").fill_null(False),
     )
 
 
 def enrolments(wh: Warehouse) -> ibis.Table:
     """Programme enrolments, dated by enrolment."""
     e = wh.table("programme_enrolment")
-    return _attach_person(e.mutate(event_date=e.enrolled_on), wh)
+    return e.mutate(event_date=e.enrolled_on)
 
 
 def feedback(wh: Warehouse) -> ibis.Table:
     """What people report, dated by response; anonymous answers keep their place.
 
     Person attributes are joined where the answer is linked to a person (they are null
-    for anonymous answers, which still count by provider, setting and partnership).
+    for anonymous answers, which still count by provider, setting and partnership):
+    see ``ANONYMOUS_SOURCES``.
     """
     f = wh.table("feedback_response")
     fft = f.instrument == "fft"
     answered = fft & (f.answer_code != "6")  # "don't know" counts in FFT's denominator
-    events = f.mutate(
+    return f.mutate(
         event_date=f.responded_on,
         fft=fft,
         fft_positive=fft & f.answer_code.isin(codes.FFT_POSITIVE),
@@ -248,9 +235,6 @@ def feedback(wh: Warehouse) -> ibis.Table:
         confident=(f.instrument == "ltc_confidence") & f.answer_code.isin(("1", "2")),
         has_comment=f.comment.notnull(),
     ).drop("comment")
-    p = persons(wh).drop("registered_from", "registered_to", "place_of_death", "partnership")
-    joined = events.left_join(p, events.person_id == p.person_id).drop("person_id_right")
-    return with_age(joined.mutate(partnership=ibis.literal("all")), joined.event_date)
 
 
 EVENT_SOURCES: dict[str, Callable[[Warehouse], ibis.Table]] = {
@@ -267,14 +251,40 @@ EVENT_SOURCES: dict[str, Callable[[Warehouse], ibis.Table]] = {
 }
 
 
-def event_source(wh: Warehouse, name: str) -> ibis.Table:
-    """The event source ``name`` over warehouse ``wh``."""
+#: Sources whose events need not be linked to a person: they keep every event (a left
+#: join), with the person's attributes missing where there is none.
+ANONYMOUS_SOURCES = frozenset({"feedback"})
+#: Flags that need the person's attributes, added after they are joined.
+PERSON_FLAGS: dict[str, Callable[[ibis.Table], ibis.Table]] = {
+    "apc_spell": _last_90_days_of_life,
+    "apc_discharge": _last_90_days_of_life,
+}
+#: Person fields that are not attributes of an event.
+NOT_EVENT_FIELDS = ("registered_from", "registered_to", "place_of_death", "partnership")
+
+
+def event_source(wh: Warehouse, name: str, people: ibis.Table | None = None) -> ibis.Table:
+    """The event source ``name`` over warehouse ``wh``: its events with the person's
+    attributes (joined by ``person_id``), age at the event and its bands.
+
+    ``people``: the person table to join (default :func:`persons` without
+    ``NOT_EVENT_FIELDS``); it may carry more columns, which the events then carry too.
+    Events of a person not in it are left out, except in ``ANONYMOUS_SOURCES``.
+    """
     try:
         builder = EVENT_SOURCES[name]
     except KeyError:
         known = ", ".join(EVENT_SOURCES)
         raise KeyError(f"unknown event source {name!r}; expected one of: {known}") from None
-    return builder(wh)
+    events = builder(wh)
+    p = persons(wh).drop(*NOT_EVENT_FIELDS) if people is None else people
+    if name in ANONYMOUS_SOURCES:
+        joined = events.left_join(p, events.person_id == p.person_id).drop("person_id_right")
+    else:
+        joined = events.inner_join(p, "person_id")
+    joined = with_age(joined.mutate(partnership=ibis.literal("all")), joined.event_date)
+    flags = PERSON_FLAGS.get(name)
+    return flags(joined) if flags else joined
 
 
 class _SchemaOnly:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from joinedup.derived import event_source, persons, registered_population
-from joinedup.derived.persons import AGE_BANDS, ESP2013_BANDS, band, with_age
+from joinedup.derived.persons import AGE_BANDS, with_age
 from joinedup.measures.definition import (
     GROUPINGS,
     PERIODS,
@@ -150,8 +150,8 @@ def with_condition(wh: Warehouse, t: ibis.Table, count: Count, on: str) -> ibis.
 
 
 def _period_start(d: ibis.Value, kind: str) -> ibis.Value:
-    if kind == "month":
-        return d.truncate("M")
+    if kind == "month":  # a date from its parts: DuckDB's truncate goes via a timestamp
+        return ibis.date(d.year(), d.month(), 1)
     if kind == "quarter":
         return d.truncate("Q")
     fy = ibis.ifelse(d.month() >= 4, d.year(), d.year() - 1)
@@ -177,52 +177,14 @@ def _mask(t: ibis.Table, where: dict[str, Any]) -> ibis.Value:
     return out
 
 
-def _needed_columns(plan: Iterable[MeasureDefinition]) -> dict[str, set[str]]:
-    """Columns of each event source that two or more queries of ``plan`` read.
-
-    The counts of one source with the same keys share one query, by every grouping the
-    run asks of any of them (see :meth:`Sources.batched`), so a source is read once per
-    set of keys: it is worth materialising only when there are two or more.
-    """
-    reads: dict[str, set[tuple]] = {}
-    columns: dict[str, set[str]] = {}
-    base = {"person_id", "event_date", "period_start", "esp_band", *GROUPINGS.values()}
-    for d in plan:
-        for req in _requests(d):
-            reads.setdefault(req.source, set()).add(req.keys)
-        for count in (d.numerator_count, d.denominator):
-            if count is None or count.source in (None, POPULATION):
-                continue
-            cols = columns.setdefault(count.source, set(base))
-            cols.update(count.where)
-            if count.value:
-                cols.add(count.value)
-    return {source: cols for source, cols in columns.items() if len(reads[source]) >= 2}
-
-
-def _condition_fields(plan: Iterable[MeasureDefinition]) -> dict[str, set[str]]:
-    """Fields of each event source that the conditions and values of ``plan`` read."""
-    out: dict[str, set[str]] = {}
-    for d in plan:
-        for count in (d.numerator_count, d.denominator):
-            if count is None or count.source in (None, POPULATION):
-                continue
-            out.setdefault(count.source, set()).update(count.where)
-            if count.value:
-                out[count.source].add(count.value)
-    return out
-
-
 class Sources:
     """The inputs one compute run shares between measures.
 
     Event sources are restricted to the run's periods and given ``period_start``. Give
-    ``plan`` (the definitions the run will compute) and every source that two or more of
-    them read is materialised once (``Table.cache()``, on backends that support it) with
-    just the event columns they need, so the readmission window is computed once, not
-    once per measure; person attributes come from one small table per run
-    (:meth:`people`), joined back by ``person_id``. Aggregated denominators are
-    remembered too: most rates share the registered population.
+    ``plan`` (the definitions the run will compute) and every count the plan takes from
+    a source is computed in one pass over it (:meth:`batched`), with the person
+    attributes of one small table per run (:meth:`people`, materialised). Aggregated
+    denominators are remembered too: most rates share the registered population.
     """
 
     def __init__(
@@ -244,20 +206,17 @@ class Sources:
         self.plan = list(plan)
         # Response bases are counted beside their measures: let them share passes too.
         self.plan += [b for d in self.plan if (b := getattr(d, "base_measure", None)) is not None]
-        self.columns = _needed_columns(self.plan)
-        self.fields = _condition_fields(self.plan)
         wanted = set(GROUPINGS if groupings is None else groupings)
-        #: The groupings a batch over (source, keys) counts: all the run may ask of it.
-        self.batch_groupings: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+        #: The groupings a batch over a source counts: all the run may ask of it.
+        self.batch_groupings: dict[str, list[str]] = {}
         for d in self.plan:
             for r in _requests(d):
-                allowed = self.batch_groupings.setdefault((r.source, r.keys), [])
+                allowed = self.batch_groupings.setdefault(r.source, [])
                 allowed += [g for g in d.groupings if g in wanted and g not in allowed]
         #: The first event day of each source a batch has read (see :meth:`first_day`).
         self._first_days: dict[str, date | None] = {}
         self._population_counts: dict[str, pd.DataFrame] | None = None
         self._events: dict[str, ibis.Table] = {}
-        self._narrow: dict[str, ibis.Table] = {}
         self._people: ibis.Table | None = None
         self._lookups: list[ibis.Table] = []
         #: Group label of each integer code of a person attribute (see :meth:`people`).
@@ -290,66 +249,28 @@ class Sources:
     def events(self, name: str) -> ibis.Table:
         """Event source ``name`` within the run's periods, with ``period_start``.
 
-        With a plan, the person's attributes are joined from :meth:`people`, with their
-        integer codes (see :func:`_group_key`), and a shared source is materialised
-        with the codes and age in place of the person's text: grouping is by small
-        integers instead of strings. The columns the plan reads, and their values, are
-        those of :func:`joinedup.derived.event_source`.
+        With a plan, the person's attributes come from :meth:`people`, with their
+        integer codes (see :func:`_group_key`): grouping is by small integers instead
+        of strings. The columns and their values are otherwise those of
+        :func:`joinedup.derived.event_source`.
         """
         if name not in self._events:
             first, last = self.periods[0].start, self.periods[-1].end
-            e = event_source(self.wh, name)
+            e = event_source(self.wh, name, self.people() if self.plan else None)
             e = e.filter((e.event_date >= first) & (e.event_date <= last))
-            e = e.mutate(period_start=_period_start(e.event_date, self.kind))
-            if not self.plan:
-                self._events[name] = e
-                return e
-            people = self.people()
-            attached = set(people.columns) | {*AGE_FIELDS, "partnership"}
-            own = [c for c in e.columns if c == "person_id" or c not in attached]
-            n = e.select(*own)
-            # A left join: every event left has its person (the source joined them), but
-            # anonymous feedback has none and keeps its row, as in the source.
-            joined = n.left_join(people, n.person_id == people.person_id)
-            joined = joined.drop("person_id_right").mutate(partnership=ibis.literal("all"))
-            joined = with_age(joined, joined.event_date)
-            if name in self.columns:
-                # Materialised with the event's columns the plan reads, the person
-                # fields its conditions read, the group codes and age (not the text
-                # the codes stand for): small integers, no strings per person.
-                fields = self.fields.get(name, set())
-                keep = [
-                    c
-                    for c in joined.columns
-                    if (c in own and c in self.columns[name])
-                    or c in fields
-                    or c.startswith("_k_")
-                    or (c in CODED and c not in self.codes)  # grouped as text
-                    or c in ("person_id", "age")
-                ]
-                self._narrow[name] = self._cache(joined.select(*keep))
-                c = self._narrow[name]
-                joined = c.mutate(
-                    partnership=ibis.literal("all"),
-                    **{
-                        f: band(c.age, bands)
-                        for f, bands in (("age_band", AGE_BANDS), ("esp_band", ESP2013_BANDS))
-                        if f not in c.columns
-                    },
-                )
-            self._events[name] = joined
+            self._events[name] = e.mutate(period_start=_period_start(e.event_date, self.kind))
         return self._events[name]
 
     def people(self) -> ibis.Table:
-        """Each person's attributes (as events carry them), with integer group codes.
+        """Each person's attributes (as events carry them) and registration dates, with
+        integer group codes: the person table of events and of the population.
 
         ``_k_<column>`` numbers the distinct values of each person attribute that
         measures group by; :attr:`codes` maps the numbers back to group labels.
         """
         if self._people is None:
-            p = persons(self.wh).drop(
-                "registered_from", "registered_to", "place_of_death", "partnership"
-            )
+            # Registration dates kept for the population (events carry them, unread).
+            p = persons(self.wh).drop("place_of_death", "partnership")
             # Codes from a small dictionary per attribute, joined on (a window's
             # dense_rank would sort every person once per attribute).
             combos = p.select(*CODED).distinct().execute()
@@ -410,26 +331,21 @@ class Sources:
     def batched(self, req: _Request, groupings: list[str]) -> pd.DataFrame | None:
         """``req`` by ``groupings`` from one pass shared with the plan's other requests.
 
-        On first use for a source and keys, every request of the plan over that source
-        with those keys is computed in one GROUPING SETS query, by every grouping the
-        run may ask of any of them (:attr:`batch_groupings`). None when ``req`` is not
-        shared with another request of the plan (then it is computed on its own).
+        On first use for a source, every request of the plan over that source is
+        computed in one GROUPING SETS query (:func:`_batch`), by every grouping the run
+        may ask of any of them (:attr:`batch_groupings`). None when ``req`` is not one
+        of the plan's (then it is computed on its own).
         """
         for covered, frames in self._batches:
             if req in frames and set(groupings) <= covered:
                 out = frames[req]
                 return out[out["grouping"].isin(groupings)].reset_index(drop=True)
         members = list(
-            dict.fromkeys(
-                r
-                for d in self.plan
-                for r in _requests(d)
-                if r.source == req.source and r.keys == req.keys
-            )
+            dict.fromkeys(r for d in self.plan for r in _requests(d) if r.source == req.source)
         )
-        if req not in members or len(members) < 2:
+        if req not in members:
             return None
-        batch = self.batch_groupings.get((req.source, req.keys), [])
+        batch = self.batch_groupings.get(req.source, [])
         every = [*batch, *[g for g in groupings if g not in batch]]
         self._batches.append((set(every), _batch(self, members, every)))
         return self.batched(req, groupings)
@@ -449,11 +365,10 @@ class Sources:
 
     def release(self) -> None:
         """Drop the materialised tables (call before closing the warehouse)."""
-        for t in [*self._narrow.values(), *([self._people] if self._people is not None else [])]:
+        if self._people is not None:
             with contextlib.suppress(Exception):
-                t.release()
+                self._people.release()
         self._events.clear()
-        self._narrow.clear()
         self._people = None
 
     def label(self, start: date) -> str:
@@ -555,6 +470,31 @@ def _group_key(
     return grouping, t[column].cast("string").fill_null("unknown"), None
 
 
+def _relabelled(
+    part: pd.DataFrame, grouping: str, labels: dict[int, str], index: list[str]
+) -> pd.DataFrame:
+    """The counts of one grouping by code (column ``group``) by label instead.
+
+    Codes that share a label (missing and "unknown"; the ages of a band; the practices
+    of a cluster) become one group: sums and counts added, ``_min_*`` the least. Done
+    before dates become Python objects, which are slow to group by.
+    """
+    codes = part["group"].astype("int64")
+    if grouping == "age_band":
+        labels = {a: labels.get(a) or _age_band_label(a) for a in codes.unique()}
+    part = part.assign(group=codes.map(labels))
+    index = [*index, "group"]
+    if not part.duplicated(index).any():
+        return part
+    groups = part.groupby(index, sort=False, dropna=False)
+    sums = [c for c in part.columns if c not in index and not c.startswith("_min_")]
+    least = [c for c in part.columns if c.startswith("_min_")]
+    combined = groups[sums].sum(min_count=1)
+    if least:
+        combined[least] = groups[least].min()
+    return combined.reset_index()
+
+
 def _grouping_sets(
     wh: Warehouse,
     t: ibis.Table,
@@ -591,33 +531,17 @@ def _grouping_sets(
     )
     frame = wh.con.sql(sql).to_pandas()
     parts = []
-    relabelled = False
     for g, (name, _expr, labels) in grouped.items():
         col = gcols[name]
         part = frame[frame[col].notna()].drop(columns=[c for c in gcols.values() if c != col])
         part = part.rename(columns={col: "group"})
         if labels is not None:
-            relabelled = True
-            values = part["group"].astype("int64")
-            if g == "age_band":
-                labels = {a: labels.get(a) or _age_band_label(a) for a in values.unique()}
-            part["group"] = values.map(labels)
+            part = _relabelled(part, g, labels, base)
         part.insert(0, "grouping", g)
         parts.append(part)
     out = pd.concat(parts, ignore_index=True)
     out["period_start"] = pd.to_datetime(out["period_start"]).dt.date
     out["group"] = out["group"].astype(str)
-    index = ["grouping", "period_start", *keys, "group"]
-    if relabelled and out.duplicated(index).any():
-        # Codes that share a label (missing and "unknown"; the ages of a band; the
-        # practices of a cluster): one group.
-        groups = out.groupby(index, sort=False, dropna=False)
-        sums = [c for c in out.columns if c not in index and not c.startswith("_min_")]
-        least = [c for c in out.columns if c.startswith("_min_")]
-        combined = groups[sums].sum(min_count=1)
-        if least:
-            combined[least] = groups[least].min()
-        out = combined.reset_index()
     return out
 
 
@@ -743,15 +667,17 @@ def _aggregate_request(src: Sources, req: _Request, groupings: list[str]) -> pd.
 def _batch(
     src: Sources, reqs: list[_Request], groupings: list[str]
 ) -> dict[_Request, pd.DataFrame]:
-    """Every request of ``reqs`` (one source, same keys) in one GROUPING SETS pass.
+    """Every request of ``reqs`` (one source) in one GROUPING SETS pass.
 
     Each request's rows are kept by a flag instead of a filter: its sums are of values
     where the flag holds (missing elsewhere, so a sum over no rows stays missing as it
     would be over a filtered table), and groups where it counts no row are left out.
-    The result for each request is that of :func:`_grouped` over its filtered rows.
+    When any request is counted by ESP band, all are, and the others' bands are added
+    up after. The result for each request is that of :func:`_grouped` over its
+    filtered rows.
     """
     t = src.events(reqs[0].source)
-    keys = list(reqs[0].keys)
+    keys = sorted({k for r in reqs for k in r.keys})
     conditions = sorted({r.condition for r in reqs if r.condition})
     for i, names in enumerate(conditions):
         c = src.wh.table("condition")
@@ -796,10 +722,16 @@ def _batch(
     )
     first = frame["_min_day"].min() if len(frame) else None
     src._first_days[reqs[0].source] = None if pd.isna(first) else pd.Timestamp(first).date()
-    base = ["grouping", "period_start", *keys, "group"]
     out = {}
+    crude = [i for i, req in enumerate(reqs) if len(req.keys) < len(keys)]
+    if crude:  # counted by band for the others: add the bands up
+        columns = [c for i in crude for c in (f"r{i}", *names[i])]
+        bands = frame.groupby(["grouping", "period_start", "group"], sort=False, dropna=False)
+        summed = bands[columns].sum(min_count=1).reset_index()
     for i, req in enumerate(reqs):
-        part = frame.loc[frame[f"r{i}"] > 0, [*base, *names[i]]]
+        index = ["grouping", "period_start", *req.keys, "group"]
+        part = summed if i in crude else frame
+        part = part.loc[part[f"r{i}"] > 0, [*index, *names[i]]]
         out[req] = part.rename(columns=names[i]).reset_index(drop=True)
     return out
 
@@ -816,7 +748,7 @@ def _count_frame(
     if memo in src.memo:
         return src.memo[memo]
     shared = src.population_counts(count) if count.source == POPULATION else None
-    if shared is not None and set(groupings) <= set(shared["grouping"]):
+    if shared is not None and set(groupings) <= set(shared["grouping"].unique()):
         out = shared[shared["grouping"].isin(groupings)]
         index = ["grouping", "period_start", "group", *keys]
         out = out.groupby(index, as_index=False, sort=False)["count"].sum()
@@ -888,7 +820,10 @@ def _count_populations(
         return {}
     wanted = [g for g in GROUPINGS if g in set(groupings)]
     periods = src.periods
-    t = persons(src.wh)
+    # The people of the run, with their integer codes: grouped by number, parents of
+    # practices summed from practices (see _group_key).
+    t = src.people().mutate(partnership=ibis.literal("all"))
+    coded = [c for c in t.columns if c.startswith("_k_")]
     conditions = sorted({tuple(sorted(c.condition)) for c in specs.values() if c.condition})
     for i, names in enumerate(conditions):
         c = src.wh.table("condition")
@@ -916,7 +851,12 @@ def _count_populations(
         dynamic.append({k: v for k, v in count.where.items() if k in AGE_FIELDS})
         k = conditions.index(tuple(sorted(count.condition))) if count.condition else None
         starts.append(k)
-    keep = ["year_of_birth", *{GROUPINGS[g] for g in wanted if g != "age_band"}, "partnership"]
+    keep = [
+        "year_of_birth",
+        *{GROUPINGS[g] for g in wanted if g != "age_band"},
+        "partnership",
+        *coded,
+    ]
     change_sets = []
     for at in ("_from", "_to", *[f"_c{i}" for i in range(len(conditions))]):
         deltas = {}
@@ -941,7 +881,13 @@ def _count_populations(
     names = [f"d_{j}" for j in range(len(specs))]
     try:
         frame = _grouped(
-            src.wh, changes, first_pass, ["year_of_birth"], {name: changes[name] for name in names}
+            src.wh,
+            changes,
+            first_pass,
+            ["year_of_birth"],
+            {name: changes[name] for name in names},
+            codes=src.codes or None,
+            rollup=src.by_practice,
         )
     finally:
         with contextlib.suppress(Exception):

@@ -26,6 +26,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -42,7 +43,7 @@ from joinedup.measures.definition import (
     load_library,
 )
 from joinedup.measures.engine import Sources, aggregate_groupings, period_of
-from joinedup.measures.suppression import suppress
+from joinedup.measures.suppression import hidden_cells
 from joinedup.warehouse import Warehouse, open_warehouse
 
 DAYS_PER_YEAR = 365.25
@@ -172,23 +173,63 @@ def _collapse_esp(frame: pd.DataFrame) -> pd.DataFrame:
     denominator in that period over all groups (so a 65+ measure standardises to the
     65+ part of the ESP 2013, as Fingertips does).
     """
-    f = frame.copy()
-    f["w"] = f["esp_band"].map(ESP_WEIGHTS).astype(float)
-    n = f["denominator"].astype(float)
-    c = f["numerator"].astype(float)
+    band, bands = pd.factorize(frame["esp_band"], use_na_sentinel=False)
+    w = pd.Series(bands).map(ESP_WEIGHTS).astype(float).to_numpy()[band]
+    n = frame["denominator"].to_numpy(dtype=float)
+    c = frame["numerator"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        f["rate_sum"] = np.where(n > 0, f["w"] * c / n, 0.0)
-        f["var_sum"] = np.where(n > 0, f["w"] ** 2 * c / n**2, 0.0)
-    in_scope = f.groupby(["grouping", "period_start", "esp_band"])["denominator"].transform("sum")
-    f["w_in_scope"] = np.where(in_scope > 0, f["w"], 0.0)
-    keys = ["measure_id", "grouping", "period_start", "period", "group"]
-    return f.groupby(keys, as_index=False, sort=False).agg(
-        numerator=("numerator", "sum"),
-        denominator=("denominator", "sum"),
-        rate_sum=("rate_sum", "sum"),
-        var_sum=("var_sum", "sum"),
-        w_total=("w_in_scope", "sum"),
+        rate_sum = np.where(n > 0, w * c / n, 0.0)
+        var_sum = np.where(n > 0, w**2 * c / n**2, 0.0)
+    # Groups as integers (rows with a missing key belong to none, as in a groupby).
+    codes: dict[str, tuple[np.ndarray, int]] = {}
+    scope = _group_numbers(frame, ["grouping", "period_start", "esp_band"], codes)
+    inside = scope >= 0
+    in_scope = np.full(len(frame), np.nan)
+    in_scope[inside] = (
+        frame["denominator"][inside].groupby(scope[inside]).transform("sum").to_numpy()
     )
+    keys = ["measure_id", "grouping", "period_start", "period", "group"]
+    group = _group_numbers(frame, keys, codes)
+    sums = pd.DataFrame(
+        {
+            "numerator": frame["numerator"].to_numpy(),
+            "denominator": frame["denominator"].to_numpy(),
+            "rate_sum": rate_sum,
+            "var_sum": var_sum,
+            "w_total": np.where(in_scope > 0, w, 0.0),
+        }
+    )[group >= 0]
+    # Numbered by first appearance, so the groups come in the order of the frame.
+    totals = sums.groupby(group[group >= 0], sort=False).sum()
+    first = np.unique(group[group >= 0], return_index=True)[1]
+    out = frame[keys].iloc[np.flatnonzero(group >= 0)[first]].reset_index(drop=True)
+    for col in totals.columns:
+        out[col] = totals[col].to_numpy()
+    return out
+
+
+def _group_numbers(
+    frame: pd.DataFrame, keys: Sequence[str], codes: dict[str, tuple[np.ndarray, int]]
+) -> np.ndarray:
+    """Each row's group by ``keys``, numbered 0, 1, ... in order of first appearance
+    (as ``groupby(keys, sort=False).ngroup()``); -1 where a key is missing. ``codes``
+    keeps each key column's codes and number of values for the next call."""
+    ids = np.zeros(len(frame), dtype=np.int64)
+    missing = np.zeros(len(frame), dtype=bool)
+    width = 1
+    for key in keys:
+        if key not in codes:
+            c, uniques = pd.factorize(frame[key])
+            codes[key] = c, len(uniques)
+        c, n = codes[key]
+        missing |= c < 0
+        if width * (n + 1) >= 2**62:  # renumber before the combined codes overflow
+            ids, width = pd.factorize(ids)[0], int(ids.max()) + 1
+        ids = ids * (n + 1) + c
+        width *= n + 1
+    ids = pd.factorize(ids)[0]
+    ids[missing] = -1
+    return ids
 
 
 def _period_end(start: date, kind: str) -> date:
@@ -219,13 +260,12 @@ def finalise(
     """
     if counts.empty:
         return pd.DataFrame(columns=RESULT_COLUMNS)
-    f = _collapse_esp(counts) if d.standardisation == "esp2013" else counts.copy()
+    f = _collapse_esp(counts) if d.standardisation == "esp2013" else counts
     f = f.reset_index(drop=True)
-    ends = {s: _period_end(s, kind) for s in f["period_start"].unique()}
-    f["period_end"] = f["period_start"].map(ends)
-    days = np.array(
-        [(e - s).days + 1 for s, e in zip(f["period_start"], f["period_end"], strict=True)]
-    )
+    period, starts = pd.factorize(f["period_start"], use_na_sentinel=False)
+    ends = [_period_end(s, kind) for s in starts]
+    period_end = np.array(ends, dtype=object)[period]
+    days = np.array([(e - s).days + 1 for s, e in zip(starts, ends, strict=True)])[period]
     annual = DAYS_PER_YEAR / days if d.kind == "rate" else np.ones(len(f))
     multiplier = d.multiplier
     sums_a_field = bool(d.numerator_count.value) and d.kind != "mean"
@@ -255,99 +295,182 @@ def finalise(
         if i == 0:
             out["value"] = np.asarray(est.value, float)
         out[f"lower{suffix}"], out[f"upper{suffix}"] = lower, upper
-    if d.kind == "mean":
-        f["numerator"] = f["n"]
-        f["denominator"] = np.nan
-    res = f[["measure_id", "grouping", "group", "period", "period_start", "period_end"]].copy()
-    res["numerator"] = f["numerator"].astype(float)
-    res["denominator"] = f["denominator"].astype(float)
-    for k, v in out.items():
-        res[k] = v
+    # The result's columns as arrays (in f's order); the frame is built once, sorted.
+    numbers: dict[str, np.ndarray] = {
+        "numerator": (f["n"] if d.kind == "mean" else f["numerator"]).astype(float).to_numpy(),
+        "denominator": np.full(len(f), np.nan)
+        if d.kind == "mean"
+        else f["denominator"].astype(float).to_numpy(),
+        **out,
+    }
     if d.response_base is not None:  # responses beside every figure, with their rate
-        res["responses"] = res["numerator"] if d.kind == "mean" else res["denominator"]
-        res["eligible"] = f["eligible"].astype(float) if "eligible" in f else np.nan
-        res["response_rate"] = response_rates(res["responses"], res["eligible"])
-    res["unit"] = d.unit
+        numbers["responses"] = numbers["numerator" if d.kind == "mean" else "denominator"]
+        numbers["eligible"] = (
+            f["eligible"].astype(float).to_numpy() if "eligible" in f else np.full(len(f), np.nan)
+        )
+        numbers["response_rate"] = response_rates(
+            pd.Series(numbers["responses"]), pd.Series(numbers["eligible"])
+        )
+    figures = [c for c in numbers if c.startswith(("value", "lower", "upper"))]
     if d.min_responses:  # no figure from too few responses
-        responses = res["numerator"] if d.kind == "mean" else res["denominator"]
+        responses = numbers["numerator" if d.kind == "mean" else "denominator"]
         few = responses < d.min_responses
-        res.loc[few, [c for c in res.columns if c.startswith(("value", "lower", "upper"))]] = np.nan
-    res = res.sort_values(["grouping", "period_start", "group"]).reset_index(drop=True)
+        for c in figures:
+            numbers[c] = np.where(few, np.nan, numbers[c])
+    # Sorted by grouping, period_start and group, as sort_values sorts (missing last).
+    keys = _Keys(
+        *_sort_codes(f["grouping"]),
+        _ranked(period, np.asarray(starts, dtype=object)),
+        *_sort_codes(f["group"]),
+    )
+    rows = np.lexsort((keys.group, keys.period, keys.grouping))
+    numbers = {c: v[rows] for c, v in numbers.items()}
+    data: dict[str, object] = {
+        c: f[c].array.take(rows) for c in ("measure_id", "grouping", "group", "period")
+    }
+    data["period_start"] = f["period_start"].array.take(rows)
+    data["period_end"] = period_end[rows]
     if suppression:
-        res = _suppress(res, f, d, parents, sums_a_field)
+        events = f["numerator_events"].take(rows) if sums_a_field else None
+        gone, suppressed = _suppress(numbers, figures, events, d, parents, keys.take(rows))
+        for c, v in numbers.items():
+            # As astype("Float64") makes it (NaN becomes NA), with hidden cells NA too.
+            missing = np.isnan(v) | gone[c] if c in gone else np.isnan(v)
+            data[c] = pd.arrays.FloatingArray(np.where(missing, 0.0, v), missing)
     else:
-        res["suppressed"] = False
+        data.update(numbers)
+        suppressed = np.zeros(len(f), dtype=bool)
+    res = pd.DataFrame(data)
+    res["unit"] = d.unit
+    res["suppressed"] = suppressed
     return res
 
 
+class _Keys(NamedTuple):
+    """Codes of a result's grouping, period and group (equal codes, equal values), and
+    the grouping and group names the codes stand for (missing: the code after them)."""
+
+    grouping: np.ndarray
+    groupings: pd.Index
+    period: np.ndarray
+    group: np.ndarray
+    groups: pd.Index
+
+    def take(self, rows: np.ndarray) -> _Keys:
+        return self._replace(
+            grouping=self.grouping[rows], period=self.period[rows], group=self.group[rows]
+        )
+
+
+def _sort_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes in the order of the sorted values, missing values last, and the values."""
+    codes, uniques = pd.factorize(column, sort=True)
+    return np.where(codes < 0, len(uniques), codes), uniques
+
+
+def _ranked(codes: np.ndarray, uniques: np.ndarray) -> np.ndarray:
+    """``codes`` of ``uniques`` (all present, none missing) renumbered in sorted order."""
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[np.argsort(uniques, kind="stable")] = np.arange(len(uniques))
+    return rank[codes]
+
+
 def _suppress(
-    res: pd.DataFrame,
-    f: pd.DataFrame,
+    numbers: dict[str, np.ndarray],
+    figures: list[str],
+    events: pd.Series | None,
     d: MeasureDefinition,
     parents: pd.DataFrame | None,
-    sums_a_field: bool,
-) -> pd.DataFrame:
-    """Hide counts 1-7 (and what derives from them), with secondary suppression."""
-    res = res.copy()
-    figures = [c for c in res.columns if c.startswith(("value", "lower", "upper"))]
-    counts: list[str] = []
+    keys: _Keys,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Hide counts 1-7 (and what derives from them), with secondary suppression.
+
+    ``numbers`` are the result's numeric columns sorted by grouping, period and group
+    (``keys`` codes those, row for row), ``figures`` the value and limit columns among
+    them; ``events``, row for row, are the events behind a numerator that sums a field
+    (None for other measures). Each grouping is a table of its own with totals over the
+    groups of each period, the periods of each group and, for practices and clusters,
+    the groups of each parent in each period. Returns the hidden cells of each column
+    of ``numbers`` (absent: none) and whether each row's figure is suppressed: the cells
+    :func:`~joinedup.measures.suppression.suppress` hides with those total groups, found
+    on arrays (:func:`hidden_cells`) as its frame and log per grouping are slow.
+    """
+    n = len(keys.grouping)
+    counts: dict[str, np.ndarray] = {}
     derived: dict[str, list[str]] = {}
-    if sums_a_field:
+    if events is not None:
         # The numerator is a sum (pounds, bed days); the events behind it are the count.
-        events = f.set_index(["grouping", "period_start", "group"])["numerator_events"]
-        res["_events"] = events.reindex(
-            pd.MultiIndex.from_frame(res[["grouping", "period_start", "group"]])
-        ).to_numpy()
-        counts.append("_events")
+        counts["_events"] = pd.to_numeric(events).to_numpy(dtype=float)
         derived["_events"] = ["numerator", *figures]
     else:
-        counts.append("numerator")
+        counts["numerator"] = numbers["numerator"]
         derived["numerator"] = figures
     den_is_count = d.kind != "mean" and not (d.denominator and d.denominator.value)
     if den_is_count:
-        counts.append("denominator")
+        counts["denominator"] = numbers["denominator"]
         derived["denominator"] = figures
     # The columns whose hiding means the row's figure is suppressed.
     main = list(counts)
-    if "responses" in res.columns:
+    if "responses" in numbers:
         # Responses repeat the denominator (or a mean's count) and eligible is a count of
         # events: both are hidden at 1-7, and the rate with either of them.
         same = "numerator" if d.kind == "mean" else "denominator"
-        counts += ["responses", "eligible"]
+        counts["responses"] = numbers["responses"]
+        counts["eligible"] = numbers["eligible"]
         derived["responses"] = [same, *figures, "response_rate"]
         derived["eligible"] = ["response_rate"]
-    parts = []
-    for grouping, part in res.groupby("grouping", sort=False):
-        part = part.reset_index(drop=True)
-        totals: list[list[str]] = [["period_start"], ["group"]]
-        if parents is not None and grouping in ("practice", "cluster"):
-            key = GROUPINGS[grouping]
-            mapping = parents.drop_duplicates(key).set_index(key)
-            for parent in ("cluster_code", "footprint_code"):
-                if parent != key:
-                    part[f"_{parent}"] = part["group"].map(mapping[parent]).fillna("unknown")
-                    totals.append(["period_start", f"_{parent}"])
-        small = np.zeros(len(part), dtype=bool)
-        for c in counts:
-            v = pd.to_numeric(part[c]).to_numpy(dtype=float)
-            small |= (v >= 1) & (v <= 7)
-        if not small.any():  # nothing to hide, nothing to protect
-            part["suppressed"] = False
-            parts.append(part.drop(columns=[c for c in part.columns if c.startswith("_")]))
-            continue
-        result = suppress(part, counts, derived=derived, total_groups=totals)
-        safe = result.frame
-        safe["suppressed"] = safe["value"].isna() & ~part["value"].isna()
-        hidden = result.log
-        if not hidden.empty:
-            rows = hidden.loc[hidden["column"].isin(main), "row"].unique()
-            safe.loc[safe.index.isin(rows), "suppressed"] = True
-        parts.append(safe.drop(columns=[c for c in safe.columns if c.startswith("_")]))
-    out = pd.concat(parts, ignore_index=True)
-    for c in ("numerator", "denominator", *figures, *RESPONSE_COLUMNS):
-        if c in out.columns:
-            out[c] = out[c].astype("Float64")
-    return out
+    small = np.zeros(n, dtype=bool)
+    for v in counts.values():
+        small |= (v >= 1) & (v <= 7)
+    hidden = {c: np.zeros(n, dtype=bool) for c in counts}
+    if small.any():
+        # Sorted by grouping: each grouping's rows are one run.
+        bounds = np.flatnonzero(np.diff(keys.grouping)) + 1
+        for at in np.split(np.arange(n), bounds):
+            if not small[at].any():  # nothing to hide, nothing to protect
+                continue
+            code = keys.grouping[at[0]]
+            grouping = keys.groupings[code] if code < len(keys.groupings) else None
+            period, group = keys.period[at], keys.group[at]
+            totals = [_first_seen(period), _first_seen(group)]
+            if parents is not None and grouping in ("practice", "cluster"):
+                key = GROUPINGS[grouping]
+                present, local = np.unique(group, return_inverse=True)
+                known = [*keys.groups.tolist(), None]  # the code after them: missing
+                names = [known[c] for c in present.tolist()]
+                for parent in ("cluster_code", "footprint_code"):
+                    if parent != key:
+                        of = _parent_of(parents[key], parents[parent], names)
+                        parent_code = pd.factorize(np.array(of, dtype=object))[0][local]
+                        totals.append(_first_seen(period * (parent_code.max() + 1) + parent_code))
+            found = hidden_cells({c: v[at] for c, v in counts.items()}, totals)
+            for c, mask in found.items():
+                hidden[c][at[mask]] = True
+    # Everything derived from a hidden count goes with it.
+    gone = {c: m.copy() for c, m in hidden.items()}
+    for c, mask in hidden.items():
+        for dcol in derived.get(c, ()):
+            gone[dcol] = gone[dcol] | mask if dcol in gone else mask
+    suppressed = np.zeros(n, dtype=bool)
+    for c in main:
+        suppressed |= gone[c]
+    if "value" in gone:  # a figure hidden (with responses, say): the row is suppressed
+        suppressed |= gone["value"] & ~np.isnan(numbers["value"])
+    return gone, suppressed
+
+
+def _parent_of(key: pd.Series, parent: pd.Series, names: list[object]) -> list[object]:
+    """The ``parent`` of each of ``names`` by ``key`` (its first row), "unknown" when
+    missing."""
+    # Built backwards so that the first row of a key is the one kept.
+    mapping = dict(zip(key.tolist()[::-1], parent.tolist()[::-1], strict=True))
+    found = (mapping.get(name) for name in names)
+    return ["unknown" if v is None or pd.isna(v) else v for v in found]
+
+
+def _first_seen(codes: np.ndarray) -> np.ndarray:
+    """Integer keys renumbered 0, 1, ... in order of first appearance (as ``ngroup``)."""
+    return pd.factorize(codes)[0]
 
 
 def _resolve(
