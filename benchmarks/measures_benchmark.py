@@ -120,7 +120,7 @@ def main() -> None:
         "intervals and small-number suppression (`joinedup.measures.compute(wh, by='all', "
         "period='month')`, empty cache), against DuckDB reading just the columns involved "
         "(best of three). *Cached* repeats the call with unchanged load batches. Each run is "
-        "a fresh process; times include Python start-up and imports (about 3 s).\n\n"
+        "a fresh process; times include Python start-up and imports (most of the cached run).\n\n"
         + "\n".join(rows)
     )
     paths = " ".join(f"--warehouse {w.parent.name}/{w.name}" for w in args.warehouse)

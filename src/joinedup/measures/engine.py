@@ -529,7 +529,7 @@ def _grouping_sets(
         f"SELECT {', '.join([*base, *gcols.values(), *aggs])} "
         f"FROM ({wh.con.compile(inner)}) AS src GROUP BY GROUPING SETS ({spec})"
     )
-    frame = wh.con.sql(sql).to_pandas()
+    frame = wh.sql_frame(sql)
     parts = []
     for g, (name, _expr, labels) in grouped.items():
         col = gcols[name]

@@ -85,6 +85,10 @@ class Warehouse(ABC):
         """Number of rows in every canonical table."""
         return {name: int(self.table(name).count().execute()) for name in TABLES}
 
+    def sql_frame(self, sql: str) -> pd.DataFrame:
+        """The result of ``sql``, in the backend's own dialect, as a data frame."""
+        return self.con.sql(sql).to_pandas()
+
     def batches(self) -> pd.DataFrame:
         """Every load batch, oldest first."""
         return self.table("load_batch").order_by("loaded_at").to_pandas()

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import ibis
+import pandas as pd
 import pyarrow as pa
 
 from joinedup import __version__
@@ -96,6 +97,13 @@ class DuckDBWarehouse(Warehouse):
     def raw(self):
         """The underlying DuckDB connection (for transactions and bulk reads)."""
         return self.con.con
+
+    def sql_frame(self, sql: str) -> pd.DataFrame:
+        """The result of DuckDB SQL ``sql`` as a data frame.
+
+        Straight to DuckDB: Ibis would parse the SQL to wrap it, slow for a long query.
+        """
+        return self.raw.sql(sql).df()
 
     def create_tables(self) -> None:
         """Create every canonical and system table that does not exist yet."""
