@@ -82,6 +82,13 @@ def extracts(draw):
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(extracts())
 @example((b"col0\n,\n", False))  # one column of text holding a comma reads as two
+# A quoted "\r\n" across the reader's 64-byte blocks: pyarrow kept only the "\r".
+@example(
+    (
+        b'col0,col1\r\n"11""","111111\r\xc2\xa3"\r\n"1111""\xc2\xa3\xc2\xa3","1111111,"\r\n,\r\n"111\r\n",\r\n',
+        False,
+    )
+)
 def test_fast_reader_gives_the_exact_readers_rows_or_steps_aside(case):
     content, irregular = case
     with tempfile.TemporaryDirectory() as tmp:
@@ -92,10 +99,13 @@ def test_fast_reader_gives_the_exact_readers_rows_or_steps_aside(case):
     if fast is None:
         # The fast reader only steps aside for records of the wrong width, judged with the
         # separator the reader detected (a generated file can read as another dialect,
-        # e.g. a one-column file whose text holds commas).
+        # e.g. a one-column file whose text holds commas), and for values holding a
+        # carriage return (pyarrow can drop the "\n" of a quoted "\r\n").
         text = io.StringIO(content.decode(dialect.encoding), newline="")
-        widths = {len(r) for r in csv.reader(text, delimiter=dialect.delimiter) if r}
-        assert irregular or len(widths) > 1
+        records = [r for r in csv.reader(text, delimiter=dialect.delimiter) if r]
+        widths = {len(r) for r in records}
+        carriage_return = any("\r" in field for r in records for field in r)
+        assert irregular or len(widths) > 1 or carriage_return
         return
     assert _rows(fast) == _rows(exact)
     assert [c.table.column_names for c in fast][:1] == [c.table.column_names for c in exact][:1]
@@ -103,10 +113,9 @@ def test_fast_reader_gives_the_exact_readers_rows_or_steps_aside(case):
 
 TRICKY = {
     # name: (bytes, whether the fast reader can take it)
-    "embedded newlines and blank lines": (
-        b'a,b\n1,"two\nlines"\n\n\n3,"x\r\n\r\ny"\n,\n5,6\n',
-        True,
-    ),
+    "embedded newlines and blank lines": (b'a,b\n1,"two\nlines"\n\n\n3,"x\n\ny"\n,\n5,6\n', True),
+    # pyarrow can lose the "\n" of a quoted "\r\n" across blocks: the exact reader reads it
+    "embedded carriage returns": (b'a,b\n1,"two\nlines"\n\n\n3,"x\r\n\r\ny"\n,\n5,6\n', False),
     "bom": ("\ufeffa|b\r\n1|2\r\n".encode(), True),
     "windows-1252": ("a\tb\n£5\tcafé\n".encode("cp1252"), True),
     "trailing separator everywhere": (b"a,b,\n1,2,\n3,4,x\n,,\n", True),
