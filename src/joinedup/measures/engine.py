@@ -892,66 +892,110 @@ def _count_populations(
     finally:
         with contextlib.suppress(Exception):
             t.release()
-    heads = _head_counts(frame, periods, names)
-    if "age_band" in wanted:
-        by_age = heads[heads["grouping"] == "partnership"].assign(grouping="age_band")
-        heads = pd.concat([heads, by_age], ignore_index=True)
-    heads = heads[heads["grouping"].isin(wanted)]
-    # Age at each period's midpoint, its bands and the age conditions: in the warehouse,
-    # with the same expressions as the events' (see joinedup.derived.with_age).
-    # Plain object columns: Spark's Arrow path cannot take pandas' chunked string arrays.
-    h = ibis.memtable(heads.astype({"grouping": object, "group": object}))
-    h = with_age(h.mutate(period_mid=h.period_mid.cast("date")), h.period_mid.cast("date"))
-    h = h.mutate(
-        group=ibis.ifelse(
-            h.grouping == "age_band", h.age_band.cast("string").fill_null("unknown"), h.group
-        )
-    )
-    sums = {
-        f"pop_{j}": ibis.ifelse(_mask(h, dynamic[j]), h[f"d_{j}"], 0.0).sum()
-        for j in range(len(specs))
-    }
-    counted = src.wh.con.execute(
-        h.group_by("grouping", "period_start", "group", "esp_band").agg(**sums)
-    )
-    counted["period_start"] = pd.to_datetime(counted["period_start"]).dt.date
-    counted["group"] = counted["group"].astype(str)
-    out = {}
-    for j, key in enumerate(specs):
-        part = counted[["grouping", "period_start", "group", "esp_band", f"pop_{j}"]]
-        part = part[part[f"pop_{j}"] > 0]  # as a filtered count would: no empty groups
-        out[key] = part.rename(columns={f"pop_{j}": "count"}).reset_index(drop=True)
-    return out
+    counted = _population_by_band(src, frame, names, wanted, dynamic)
+    return dict(zip(specs, counted, strict=True))
 
 
-def _head_counts(frame: pd.DataFrame, periods: list[Period], names: list[str]) -> pd.DataFrame:
-    """Changes per (grouping, group, year of birth, period) to head counts per period.
+def _population_by_band(
+    src: Sources,
+    frame: pd.DataFrame,
+    names: list[str],
+    wanted: list[str],
+    dynamic: list[dict[str, Any]],
+) -> list[pd.DataFrame]:
+    """Changes per (grouping, group, year of birth, period) to head counts by ESP band.
 
-    A cumulative sum over the periods, in order, of each of ``names``; rows where every
-    count is zero are dropped. Adds ``period_mid``.
+    A cumulative sum over the periods, in order, turns each count's changes (``names``)
+    into head counts. Age at each period's midpoint, its bands and each count's age
+    conditions (``dynamic``) are worked out in the warehouse, with the events'
+    expressions (see :func:`joinedup.derived.with_age`), once per year of birth and
+    period; the heads are then added up by grouping, group, period and ESP band in
+    arrays. Age bands are counted from the partnership's heads. Returns, for each of
+    ``names``, ``grouping``, ``period_start``, ``group``, ``esp_band`` and ``count``
+    (groups with nobody in them left out).
     """
-    keys = ["grouping", "group", "year_of_birth"]
+    columns = ["grouping", "period_start", "group", "esp_band", "count"]
     if frame.empty:
-        return pd.DataFrame(columns=[*keys, "period_start", "period_mid", *names])
-    index = {p.start: i for i, p in enumerate(periods)}
+        return [pd.DataFrame(columns=columns) for _ in names]
+    periods = src.periods
+    n_periods = len(periods)
+    keys = ["grouping", "group", "year_of_birth"]
     key_id = frame.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
     first = frame.drop_duplicates(keys)[keys].reset_index(drop=True)
-    n_keys, n_periods = len(first), len(periods)
-    at = frame["period_start"].map(index).to_numpy()
-    grid = np.zeros((len(names), n_keys, n_periods))
-    for j, name in enumerate(names):
-        np.add.at(grid[j], (key_id, at), frame[name].to_numpy(dtype=float))
-    heads = np.cumsum(grid, axis=2)
-    live = (heads != 0).any(axis=0)  # (key, period) with anyone in any count
-    k, i = np.nonzero(live)
-    out = first.iloc[k].reset_index(drop=True)
-    starts = np.array([p.start for p in periods], dtype=object)
-    mids = np.array([p.mid for p in periods], dtype=object)
-    out["period_start"] = pd.to_datetime(pd.Series(starts[i])).astype("datetime64[s]")
-    out["period_mid"] = pd.to_datetime(pd.Series(mids[i])).astype("datetime64[s]")
-    out["year_of_birth"] = out["year_of_birth"].astype("Int64")
-    for j, name in enumerate(names):
-        out[name] = heads[j][k, i]
+    period = frame["period_start"].map({p.start: i for i, p in enumerate(periods)}).to_numpy()
+    heads = np.stack(
+        [
+            np.bincount(
+                key_id * n_periods + period, frame[name].to_numpy(float), len(first) * n_periods
+            )
+            .reshape(len(first), n_periods)
+            .cumsum(axis=1)
+            for name in names
+        ]
+    )
+    # Age, ESP band, age band and age conditions per (year of birth, period).
+    born, years = pd.factorize(first["year_of_birth"], use_na_sentinel=False)
+    pairs = pd.DataFrame(
+        {
+            "b": np.repeat(np.arange(len(years)), n_periods),
+            "p": np.tile(np.arange(n_periods), len(years)),
+            "year_of_birth": pd.array(np.repeat(years, n_periods), dtype="Int64"),
+            "period_mid": np.tile([p.mid for p in periods], len(years)),
+        }
+    ).astype({"period_mid": "datetime64[s]"})
+    a = ibis.memtable(pairs)
+    a = with_age(a, a.period_mid.cast("date"))
+    ages = src.wh.con.execute(
+        a.select(
+            "b",
+            "p",
+            "esp_band",
+            age_band=a.age_band.cast("string").fill_null("unknown"),
+            **{f"m_{j}": _mask(a, cond) for j, cond in enumerate(dynamic)},
+        )
+    ).sort_values(["b", "p"])
+    esp, bands = pd.factorize(ages["esp_band"], use_na_sentinel=False)
+    esp = esp.reshape(len(years), n_periods)
+    masks = np.stack([ages[f"m_{j}"].to_numpy(bool) for j in range(len(names))])
+    masks = masks.reshape(len(names), len(years), n_periods)
+    # Every (key, period) with anyone in it, to its output group (an index into
+    # ``labels``): the key's grouping and group, or for age bands the partnership's key
+    # with the band of its age then. Then summed by output group, period and ESP band.
+    k, i = np.nonzero((heads != 0).any(axis=0))
+    b = born[k]
+    groups = first.groupby(["grouping", "group"], sort=False).ngroup().to_numpy()
+    labels = first.drop_duplicates(["grouping", "group"])[["grouping", "group"]]
+    labels = list(labels.itertuples(index=False, name=None))
+    take = np.isin([g for g, _ in labels], wanted)[groups[k]]
+    out_group, rows = [groups[k][take]], [np.flatnonzero(take)]
+    if "age_band" in wanted:
+        band, names_of_band = pd.factorize(ages["age_band"])
+        band = band.reshape(len(years), n_periods)
+        mine = np.flatnonzero(first["grouping"].to_numpy()[k] == "partnership")
+        out_group.append(len(labels) + band[b[mine], i[mine]])
+        rows.append(mine)
+        labels += [("age_band", name) for name in names_of_band]
+    out_group, rows = np.concatenate(out_group), np.concatenate(rows)
+    at, e = i[rows], esp[b[rows], i[rows]]
+    cells, slot = np.unique((out_group * n_periods + at) * len(bands) + e, return_inverse=True)
+    counted = pd.DataFrame(
+        {
+            "grouping": [labels[c][0] for c in cells // (n_periods * len(bands))],
+            "period_start": np.array([p.start for p in periods], dtype=object)[
+                cells // len(bands) % n_periods
+            ],
+            "group": [str(labels[c][1]) for c in cells // (n_periods * len(bands))],
+            "esp_band": np.asarray(bands, dtype=object)[cells % len(bands)],
+        }
+    )
+    for j in range(len(names)):
+        weight = np.where(masks[j][b[rows], at], heads[j][k[rows], at], 0.0)
+        counted[f"pop_{j}"] = np.bincount(slot, weight, len(cells))
+    out = []
+    for j in range(len(names)):
+        part = counted[["grouping", "period_start", "group", "esp_band", f"pop_{j}"]]
+        part = part[part[f"pop_{j}"] > 0]  # as a filtered count would: no empty groups
+        out.append(part.rename(columns={f"pop_{j}": "count"}).reset_index(drop=True))
     return out
 
 

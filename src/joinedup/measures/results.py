@@ -173,63 +173,23 @@ def _collapse_esp(frame: pd.DataFrame) -> pd.DataFrame:
     denominator in that period over all groups (so a 65+ measure standardises to the
     65+ part of the ESP 2013, as Fingertips does).
     """
-    band, bands = pd.factorize(frame["esp_band"], use_na_sentinel=False)
-    w = pd.Series(bands).map(ESP_WEIGHTS).astype(float).to_numpy()[band]
-    n = frame["denominator"].to_numpy(dtype=float)
-    c = frame["numerator"].to_numpy(dtype=float)
+    f = frame.copy()
+    f["w"] = f["esp_band"].map(ESP_WEIGHTS).astype(float)
+    n = f["denominator"].astype(float)
+    c = f["numerator"].astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        rate_sum = np.where(n > 0, w * c / n, 0.0)
-        var_sum = np.where(n > 0, w**2 * c / n**2, 0.0)
-    # Groups as integers (rows with a missing key belong to none, as in a groupby).
-    codes: dict[str, tuple[np.ndarray, int]] = {}
-    scope = _group_numbers(frame, ["grouping", "period_start", "esp_band"], codes)
-    inside = scope >= 0
-    in_scope = np.full(len(frame), np.nan)
-    in_scope[inside] = (
-        frame["denominator"][inside].groupby(scope[inside]).transform("sum").to_numpy()
-    )
+        f["rate_sum"] = np.where(n > 0, f["w"] * c / n, 0.0)
+        f["var_sum"] = np.where(n > 0, f["w"] ** 2 * c / n**2, 0.0)
+    in_scope = f.groupby(["grouping", "period_start", "esp_band"])["denominator"].transform("sum")
+    f["w_in_scope"] = np.where(in_scope > 0, f["w"], 0.0)
     keys = ["measure_id", "grouping", "period_start", "period", "group"]
-    group = _group_numbers(frame, keys, codes)
-    sums = pd.DataFrame(
-        {
-            "numerator": frame["numerator"].to_numpy(),
-            "denominator": frame["denominator"].to_numpy(),
-            "rate_sum": rate_sum,
-            "var_sum": var_sum,
-            "w_total": np.where(in_scope > 0, w, 0.0),
-        }
-    )[group >= 0]
-    # Numbered by first appearance, so the groups come in the order of the frame.
-    totals = sums.groupby(group[group >= 0], sort=False).sum()
-    first = np.unique(group[group >= 0], return_index=True)[1]
-    out = frame[keys].iloc[np.flatnonzero(group >= 0)[first]].reset_index(drop=True)
-    for col in totals.columns:
-        out[col] = totals[col].to_numpy()
-    return out
-
-
-def _group_numbers(
-    frame: pd.DataFrame, keys: Sequence[str], codes: dict[str, tuple[np.ndarray, int]]
-) -> np.ndarray:
-    """Each row's group by ``keys``, numbered 0, 1, ... in order of first appearance
-    (as ``groupby(keys, sort=False).ngroup()``); -1 where a key is missing. ``codes``
-    keeps each key column's codes and number of values for the next call."""
-    ids = np.zeros(len(frame), dtype=np.int64)
-    missing = np.zeros(len(frame), dtype=bool)
-    width = 1
-    for key in keys:
-        if key not in codes:
-            c, uniques = pd.factorize(frame[key])
-            codes[key] = c, len(uniques)
-        c, n = codes[key]
-        missing |= c < 0
-        if width * (n + 1) >= 2**62:  # renumber before the combined codes overflow
-            ids, width = pd.factorize(ids)[0], int(ids.max()) + 1
-        ids = ids * (n + 1) + c
-        width *= n + 1
-    ids = pd.factorize(ids)[0]
-    ids[missing] = -1
-    return ids
+    return f.groupby(keys, as_index=False, sort=False).agg(
+        numerator=("numerator", "sum"),
+        denominator=("denominator", "sum"),
+        rate_sum=("rate_sum", "sum"),
+        var_sum=("var_sum", "sum"),
+        w_total=("w_in_scope", "sum"),
+    )
 
 
 def _period_end(start: date, kind: str) -> date:
