@@ -484,8 +484,8 @@ def _relabelled(
         labels = {a: labels.get(a) or _age_band_label(a) for a in codes.unique()}
     part = part.assign(group=codes.map(labels))
     index = [*index, "group"]
-    if not part.duplicated(index).any():
-        return part
+    if len(set(labels.values())) == len(labels) or not part.duplicated(index).any():
+        return part  # one code per label (or none sharing one here): nothing to add up
     groups = part.groupby(index, sort=False, dropna=False)
     sums = [c for c in part.columns if c not in index and not c.startswith("_min_")]
     least = [c for c in part.columns if c.startswith("_min_")]
@@ -1027,7 +1027,7 @@ def aggregate_groupings(src: Sources, d: MeasureDefinition, groupings: list[str]
         }
         frame = frame[frame["period_start"].isin(complete)].reset_index(drop=True)
     frame.insert(0, "measure_id", d.id)
-    frame.insert(3, "period", frame["period_start"].map(src.label))
+    frame.insert(3, "period", frame["period_start"].map(src.labels))
     cols = ["measure_id", "grouping", "period_start", "period", "group", *keys]
     frame = frame[[*cols, *[c for c in frame.columns if c not in cols]]]
     return frame.sort_values(index, na_position="last").reset_index(drop=True)

@@ -75,13 +75,14 @@ def poisson_count_limits(
     _check_non_negative("count", o)
     alpha = 1 - confidence
     z = z_value(confidence)
+    small = np.atleast_1d(o < exact_below)
+    s = np.atleast_1d(o)[small]  # the exact limits only where used: the ppf is slow
     with np.errstate(divide="ignore", invalid="ignore"):
-        exact_lo = np.where(o > 0, sps.chi2.ppf(alpha / 2, 2 * o) / 2, 0.0)
-        exact_hi = sps.chi2.ppf(1 - alpha / 2, 2 * (o + 1)) / 2
-        byar_lo = o * (1 - 1 / (9 * o) - z / (3 * np.sqrt(o))) ** 3
-        byar_hi = (o + 1) * (1 - 1 / (9 * (o + 1)) + z / (3 * np.sqrt(o + 1))) ** 3
-    small = o < exact_below
-    return np.where(small, exact_lo, byar_lo), np.where(small, exact_hi, byar_hi)
+        lower = np.atleast_1d(o * (1 - 1 / (9 * o) - z / (3 * np.sqrt(o))) ** 3)
+        upper = np.atleast_1d((o + 1) * (1 - 1 / (9 * (o + 1)) + z / (3 * np.sqrt(o + 1))) ** 3)
+        lower[small] = np.where(s > 0, sps.chi2.ppf(alpha / 2, 2 * s) / 2, 0.0)
+        upper[small] = sps.chi2.ppf(1 - alpha / 2, 2 * (s + 1)) / 2
+    return lower.reshape(o.shape), upper.reshape(o.shape)
 
 
 def proportion_ci(numerator: Any, denominator: Any, confidence: float = 0.95) -> Estimate:
