@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 import duckdb
+import ibis
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -105,6 +106,28 @@ def test_readmission_flags_follow_the_national_definition(wh):
     # a6: a7 19 days after (the measure leaves a6 out of its denominator, as cancer).
     # a5: a6 is a readmission for cancer, not counted. a7: a8 30 days after, too late.
     assert readmitted == {"a4", "a6", "b1"}
+
+
+@pytest.mark.integration
+def test_discharges_compute_the_readmission_window_once(wh):
+    # The look-back cut-off is a minimum over the raw spells: taken over the flagged
+    # spells (as Ibis once made it), the query held the window, and the diagnosis
+    # joins, twice.
+    sql = str(wh.con.compile(event_source(wh, "apc_discharge")))
+    assert sql.count(" OVER ") == 1
+
+
+@pytest.mark.integration
+def test_events_join_the_people_table_they_are_given(wh):
+    from joinedup.derived import persons
+
+    p = persons(wh).drop("registered_from", "registered_to", "place_of_death", "partnership")
+    p = p.filter(p.person_id != "p4").mutate(code=ibis.literal(7))
+    s = event_source(wh, "apc_spell", p).to_pandas().set_index("spell_id")
+    # p4's spells are left out (not in the table given); the others carry its columns.
+    assert sorted(s.index) == sorted(x["spell_id"] for x in SPELLS if x["person_id"] != "p4")
+    assert (s["code"] == 7).all() and (s["partnership"] == "all").all()
+    assert s.loc["a2", "age"] == 2024 - 1950
 
 
 @pytest.mark.integration
