@@ -222,7 +222,7 @@ def finalise(
         return pd.DataFrame(columns=RESULT_COLUMNS)
     f = _collapse_esp(counts) if d.standardisation == "esp2013" else counts
     f = f.reset_index(drop=True)
-    period, starts = pd.factorize(f["period_start"], use_na_sentinel=False)
+    period, starts = pd.factorize(f["period_start"], sort=True)  # codes in date order
     ends = [_period_end(s, kind) for s in starts]
     period_end = np.array(ends, dtype=object)[period]
     days = np.array([(e - s).days + 1 for s, e in zip(starts, ends, strict=True)])[period]
@@ -280,7 +280,7 @@ def finalise(
     # Sorted by grouping, period_start and group, as sort_values sorts (missing last).
     keys = _Keys(
         *_sort_codes(f["grouping"]),
-        _ranked(period, np.asarray(starts, dtype=object)),
+        period,
         *_sort_codes(f["group"]),
     )
     rows = np.lexsort((keys.group, keys.period, keys.grouping))
@@ -326,13 +326,6 @@ def _sort_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Codes in the order of the sorted values, missing values last, and the values."""
     codes, uniques = pd.factorize(column, sort=True)
     return np.where(codes < 0, len(uniques), codes), uniques
-
-
-def _ranked(codes: np.ndarray, uniques: np.ndarray) -> np.ndarray:
-    """``codes`` of ``uniques`` (all present, none missing) renumbered in sorted order."""
-    rank = np.empty(len(uniques), dtype=np.int64)
-    rank[np.argsort(uniques, kind="stable")] = np.arange(len(uniques))
-    return rank[codes]
 
 
 def _suppress(

@@ -79,7 +79,7 @@ def poisson_count_limits(
     alpha = 1 - confidence
     z = z_value(confidence)
     small = np.atleast_1d(o < exact_below)
-    s = np.atleast_1d(o)[small]  # the exact limits only where used: the ppf is slow
+    s = np.atleast_1d(o)[small]  # the exact limits only where used: they are slow
     with np.errstate(divide="ignore", invalid="ignore"):
         lower = np.atleast_1d(o * (1 - 1 / (9 * o) - z / (3 * np.sqrt(o))) ** 3)
         upper = np.atleast_1d((o + 1) * (1 - 1 / (9 * (o + 1)) + z / (3 * np.sqrt(o + 1))) ** 3)
