@@ -135,17 +135,31 @@ def apply_where(t: ibis.Table, where: dict[str, Any]) -> ibis.Table:
     return t
 
 
+def first_condition_record(wh: Warehouse, conditions: Iterable[str], name: str) -> ibis.Table:
+    """Each person's first record of any of ``conditions``: ``person_id`` and ``name``."""
+    c = wh.table("condition")
+    hits = c.filter(c.condition.isin(list(conditions)))
+    return hits.group_by("person_id").agg(**{name: hits.recorded_on.min()})
+
+
+def with_first_condition_records(
+    wh: Warehouse, t: ibis.Table, conditions: list[tuple[str, ...]], prefix: str
+) -> ibis.Table:
+    """``t`` with ``<prefix><i>``: the person's first record of any of ``conditions[i]``
+    (missing if none)."""
+    for i, names in enumerate(conditions):
+        t = t.left_join(first_condition_record(wh, names, f"{prefix}{i}"), "person_id")
+        t = t.drop(*[col for col in t.columns if col.endswith("_right")])
+    return t
+
+
 def with_condition(wh: Warehouse, t: ibis.Table, count: Count, on: str) -> ibis.Table:
     """Keep rows of people with one of ``count.condition`` recorded on or before ``on``."""
     if not count.condition:
         return t
-    c = wh.table("condition")
-    c = (
-        c.filter(c.condition.isin(count.condition))
-        .group_by("person_id")
-        .agg(first_recorded=c.recorded_on.min())
+    joined = t.inner_join(
+        first_condition_record(wh, count.condition, "first_recorded"), "person_id"
     )
-    joined = t.inner_join(c, "person_id")
     return joined.filter(joined.first_recorded <= joined[on]).drop("first_recorded")
 
 
@@ -679,15 +693,7 @@ def _batch(
     t = src.events(reqs[0].source)
     keys = sorted({k for r in reqs for k in r.keys})
     conditions = sorted({r.condition for r in reqs if r.condition})
-    for i, names in enumerate(conditions):
-        c = src.wh.table("condition")
-        first = (
-            c.filter(c.condition.isin(list(names)))
-            .group_by("person_id")
-            .agg(**{f"_first_{i}": c.recorded_on.min()})
-        )
-        t = t.left_join(first, "person_id")
-        t = t.drop(*[col for col in t.columns if col.endswith("_right")])
+    t = with_first_condition_records(src.wh, t, conditions, "_first_")
     columns: dict[str, ibis.Value] = {}
     aggs: list[str] = []
     names: list[dict[str, str]] = []
@@ -825,15 +831,7 @@ def _count_populations(
     t = src.people().mutate(partnership=ibis.literal("all"))
     coded = [c for c in t.columns if c.startswith("_k_")]
     conditions = sorted({tuple(sorted(c.condition)) for c in specs.values() if c.condition})
-    for i, names in enumerate(conditions):
-        c = src.wh.table("condition")
-        first = (
-            c.filter(c.condition.isin(list(names)))
-            .group_by("person_id")
-            .agg(**{f"first_{i}": c.recorded_on.min()})
-        )
-        t = t.left_join(first, "person_id")
-        t = t.drop(*[col for col in t.columns if col.endswith("_right")])
+    t = with_first_condition_records(src.wh, t, conditions, "first_")
     t = t.mutate(
         _from=_first_period(t.registered_from, periods),
         _to=ibis.least(
