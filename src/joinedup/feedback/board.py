@@ -86,7 +86,8 @@ def eligible_by_setting(
     have none.
     """
     from joinedup.measures.definition import load_library
-    from joinedup.measures.engine import Sources, period_of
+    from joinedup.measures.engine import Sources
+    from joinedup.measures.periods import period_of
     from joinedup.measures.results import response_base_counts
     from joinedup.measures.suppression import HIGHEST_SUPPRESSED, LOWEST_SUPPRESSED
 

@@ -42,7 +42,8 @@ from joinedup.measures.definition import (
     MeasureError,
     load_library,
 )
-from joinedup.measures.engine import Sources, aggregate_groupings, period_of
+from joinedup.measures.engine import Sources, aggregate_groupings
+from joinedup.measures.periods import period_of
 from joinedup.measures.suppression import hidden_cells
 from joinedup.warehouse import Warehouse, open_warehouse
 

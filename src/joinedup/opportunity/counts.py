@@ -16,6 +16,7 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from joinedup.measures.conditions import apply_where, with_condition
 from joinedup.measures.definition import (
     GROUPINGS,
     POPULATION,
@@ -23,14 +24,8 @@ from joinedup.measures.definition import (
     Count,
     MeasureDefinition,
 )
-from joinedup.measures.engine import (
-    Period,
-    Sources,
-    apply_where,
-    coverage,
-    periods_between,
-    with_condition,
-)
+from joinedup.measures.engine import Sources
+from joinedup.measures.periods import Period, coverage, periods_between
 from joinedup.warehouse import Warehouse
 
 #: Analysis window: the latest this many complete months of data.

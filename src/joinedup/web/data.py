@@ -206,7 +206,7 @@ class DataService:
     def coverage_end(self) -> date:
         """Last day of activity held in the warehouse."""
         if "coverage" not in self._memo:
-            from joinedup.measures.engine import coverage
+            from joinedup.measures.periods import coverage
 
             with self._lock:
                 self._memo["coverage"] = coverage(self.wh)
