@@ -107,3 +107,23 @@ def test_spc_chart(warehouse, tmp_path) -> None:
     assert wrong.exit_code == 1
     need_group = invoke("spc", "ae_attendances", "--by", "sex", "-w", warehouse)
     assert need_group.exit_code == 1 and "--group" in need_group.output
+
+
+def test_inequality_table_csv_and_errors(warehouse, tmp_path) -> None:
+    from joinedup.measures.deprivation import COLUMNS
+
+    table = invoke("inequality", "emergency_admissions", "-w", warehouse)
+    assert table.exit_code == 0, table.output
+    # The spec warehouse is tiny: every quintile is suppressed, and the table says so.
+    assert "SII" in table.output and "note:" in table.output and "suppressed" in table.output
+    csv = invoke("inequality", "emergency_admissions", "--format", "csv", "-w", warehouse)
+    assert csv.exit_code == 0, csv.output
+    assert csv.output.splitlines()[0].split(",") == COLUMNS
+    out = tmp_path / "ineq.csv"
+    written = invoke("inequality", "emergency_admissions", "-f", "csv", "-o", str(out), "-w",
+                     warehouse)  # fmt: skip
+    assert written.exit_code == 0 and pd.read_csv(out).columns.tolist() == COLUMNS
+    unknown = invoke("inequality", "no_such_measure", "-w", warehouse)
+    assert unknown.exit_code == 1 and "unknown measure" in unknown.output
+    bad = invoke("inequality", "emergency_admissions", "-f", "xlsx", "-w", warehouse)
+    assert bad.exit_code == 1 and "table or csv" in bad.output

@@ -5,15 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import statsmodels.api as sm
+from statsmodels.stats.proportion import confint_proportions_2indep
 from statsmodels.stats.rates import confint_poisson_2indep
 
 from joinedup.measures.inequality import (
     core20_gap,
     core20_gap_from_quintiles,
+    mover_difference,
+    mover_ratio,
     rate_se,
     relative_ranks,
     sii,
 )
+from joinedup.measures.stats import proportion_ci, rate_ci
 
 pytestmark = pytest.mark.unit
 
@@ -88,17 +92,56 @@ def test_sii_needs_standard_errors_or_limits():
         sii(VALUE, POPULATION)
 
 
-def test_core20_gap_matches_statsmodels_two_sample_poisson():
+def test_core20_gap_matches_statsmodels_mover_with_exact_limits():
+    # Below 10 events both rates have exact (Garwood) limits, as statsmodels' "exact-c":
+    # the MOVER difference and MOVER-R ratio must then agree to rounding.
+    gap = core20_gap(6, 1000, 9, 4000, multiplier=1)
+    for compare, est in (("diff", gap.difference), ("ratio", gap.ratio)):
+        lo, hi = confint_poisson_2indep(
+            6, 1000, 9, 4000, method="mover", method_mover="exact-c", compare=compare
+        )
+        assert (est.lower, est.upper) == pytest.approx((lo, hi), rel=1e-9)
+    assert gap.ratio.value == pytest.approx(6 / 1000 / (9 / 4000))
+
+
+def test_core20_gap_with_byars_limits_is_close_to_the_exact_mover():
+    # From 10 events the rates use Byar's approximation to the exact limits.
     gap = core20_gap(300, 10_000, 800, 40_000, multiplier=1000)
-    lo, hi = confint_poisson_2indep(300, 10_000, 800, 40_000, method="wald-log", compare="ratio")
+    lo, hi = confint_poisson_2indep(
+        300, 10_000, 800, 40_000, method="mover", method_mover="exact-c", compare="ratio"
+    )
     assert gap.ratio.value == pytest.approx(1.5)
-    assert (gap.ratio.lower, gap.ratio.upper) == pytest.approx((lo, hi), rel=1e-9)
-    lo, hi = confint_poisson_2indep(300, 10_000, 800, 40_000, method="wald", compare="diff")
+    assert (gap.ratio.lower, gap.ratio.upper) == pytest.approx((lo, hi), rel=1e-4)
+    lo, hi = confint_poisson_2indep(
+        300, 10_000, 800, 40_000, method="mover", method_mover="exact-c", compare="diff"
+    )
     assert gap.difference.value == pytest.approx(10.0)
     assert (gap.difference.lower, gap.difference.upper) == pytest.approx(
-        (lo * 1000, hi * 1000), rel=1e-9
+        (lo * 1000, hi * 1000), rel=1e-4
     )
     assert gap.core20_rate.value == pytest.approx(30.0)
+
+
+def test_mover_difference_of_wilson_limits_is_newcombes_method_10():
+    # Newcombe (1998) Table II example 56/70 - 48/80: method 10 gives 0.0524 to 0.3339;
+    # statsmodels' "newcomb" is an independent implementation of the same method.
+    d = mover_difference(proportion_ci(56, 70), proportion_ci(48, 80))
+    lo, hi = confint_proportions_2indep(56, 70, 48, 80, method="newcomb", compare="diff")
+    assert (d.lower, d.upper) == pytest.approx((lo, hi), rel=1e-9)
+    assert (round(d.lower, 4), round(d.upper, 4)) == (0.0524, 0.3339)
+    # Arrays work element by element.
+    many = mover_difference(proportion_ci([56, 9], [70, 10]), proportion_ci([48, 3], [80, 10]))
+    assert many.lower[0] == pytest.approx(d.lower)
+    assert many.value[1] == pytest.approx(0.6)
+
+
+def test_mover_ratio_is_missing_where_its_closed_form_is_undefined():
+    # One event: the exact upper limit (5.57) is over twice the estimate.
+    r = mover_ratio(rate_ci(10, 1000, 1), rate_ci(1, 1000, 1))
+    assert r.value == pytest.approx(10.0)
+    assert np.isnan(r.lower) and np.isfinite(r.upper)
+    with pytest.raises(ValueError, match="confidence"):
+        mover_ratio(rate_ci(10, 1000, 1, 0.95), rate_ci(10, 1000, 1, 0.998))
 
 
 def test_core20_from_quintiles_pools_quintiles_two_to_five():

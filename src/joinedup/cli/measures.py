@@ -1,4 +1,4 @@
-"""`joinedup measures`: list, show, compute and chart the measure library."""
+"""`joinedup measures`: list, show, compute and chart the measure library; inequalities."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from rich.table import Table as RichTable
 from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
 
 group = typer.Typer(
-    help="The measure library: list and show definitions, compute results, draw SPC charts.",
+    help=(
+        "The measure library: list and show definitions, compute results, draw SPC charts, "
+        "inequality by deprivation."
+    ),
     no_args_is_help=True,
 )
 
@@ -241,6 +244,67 @@ def spc_cmd(
         )
         chart.write_bytes(data)
         console.print(f"wrote {chart}")
+
+
+@group.command("inequality")
+def inequality_cmd(
+    measure_id: str = typer.Argument(..., help="Measure id."),
+    period: str = typer.Option(
+        "financial_year", "--period", "-p", help="month, quarter or financial_year."
+    ),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or csv."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write CSV to this file."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Recompute, ignoring the cache."),
+    warehouse: Path = WarehouseOption,
+) -> None:
+    """Inequality by deprivation: slope and relative indices (SII, RII), Core20 gap."""
+    from joinedup.measures.definition import MeasureError
+    from joinedup.measures.deprivation import inequality_for
+
+    if fmt not in ("table", "csv"):
+        raise fail(f"unknown format {fmt!r}; expected table or csv")
+    library = _library()
+    try:
+        with console.status("computing the measure by IMD quintile"):
+            frame = inequality_for(
+                warehouse_path(warehouse),
+                measure_id,
+                period,
+                cache=False if no_cache else None,
+                library=library,
+            )
+    except MeasureError as exc:
+        raise fail(str(exc)) from None
+    if fmt == "csv" or out is not None:
+        if out is None:
+            typer.echo(frame.to_csv(index=False), nl=False)
+            return
+        frame.to_csv(out, index=False)
+        console.print(f"wrote {len(frame):,} rows to {out}")
+        if fmt == "csv":
+            return
+    ci = lambda r, c: f"{_fmt(r[c])} ({_fmt(r[c + '_lower'])} to {_fmt(r[c + '_upper'])})"  # noqa: E731
+    table = RichTable("period", "SII", "RII", "Core20", "rest", "Core20 gap", "Core20 / rest")
+    for _, r in frame.iterrows():
+        table.add_row(
+            str(r["period"]),
+            ci(r, "sii"),
+            ci(r, "rii"),
+            _fmt(r["core20_value"]),
+            _fmt(r["rest_value"]),
+            ci(r, "core20_gap"),
+            ci(r, "core20_ratio"),
+        )
+    console.print(table)
+    attrs = frame.attrs
+    console.print(
+        f"{attrs['title']} ({attrs['unit']}), 95% intervals. SII: modelled value in the "
+        "least deprived minus the most deprived (IMD quintiles); RII: their ratio. "
+        "Core20: IMD quintile 1; rest: quintiles 2-5.",
+        highlight=False,
+    )
+    for note in sorted({n for n in frame["note"] if n}):
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
 
 
 ICON_TEXT = {

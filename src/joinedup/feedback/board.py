@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 from joinedup.feedback.themes import MIN_GROUP, showable_comments, theme_summary
 from joinedup.schema.codes import FEEDBACK_SETTING
-from joinedup.warehouse import Warehouse, open_warehouse
+from joinedup.warehouse import Warehouse
 
 #: The measure of each FFT setting whose response base gives the board its response rate.
 FFT_MEASURES = {setting: f"fft_positive_{setting}" for setting in FEEDBACK_SETTING}
-
-
-@contextlib.contextmanager
-def _opened(warehouse: Warehouse | Path | str) -> Iterator[Warehouse]:
-    if isinstance(warehouse, Warehouse):
-        yield warehouse
-        return
-    with open_warehouse(Path(warehouse), read_only=True) as wh:
-        yield wh
 
 
 def quarter_feedback(warehouse: Warehouse | Path | str, first: date, last: date) -> dict:
@@ -33,7 +22,9 @@ def quarter_feedback(warehouse: Warehouse | Path | str, first: date, last: date)
     suppressed from 1 to 7, and the rate with it. Comments only as
     :func:`showable_comments` allows (never one that could identify anyone).
     """
-    with _opened(warehouse) as wh:
+    from joinedup.measures.results import opened_warehouse
+
+    with opened_warehouse(warehouse) as wh:
         if "feedback_response" not in wh.con.list_tables():  # a warehouse from before feedback
             return {"settings": [], "themes": [], "comments": []}
         frame = wh.raw.execute(

@@ -1,8 +1,9 @@
 """Measures: declarative definitions, the engine that computes them, and their statistics.
 
 The API most callers need: :func:`compute` (results with intervals, suppressed),
-:func:`spc_for` (a Making Data Count chart frame) and :func:`headline` (the headline
-figures with their SPC icons). They are imported on first use, so that reading the
+:func:`spc_for` (a Making Data Count chart frame), :func:`headline` (the headline
+figures with their SPC icons) and :func:`inequality_for` (SII, RII and the Core20 gap
+by IMD quintile). They are imported on first use, so that reading the
 library (``load_library``) does not pay for the statistics stack.
 """
 
@@ -12,7 +13,14 @@ from typing import Any
 
 from joinedup.measures.definition import MeasureDefinition, MeasureError, load_library
 
-_LAZY = {"HEADLINE_MEASURES", "compute", "finalise", "headline", "spc_for"}
+_LAZY = {
+    "HEADLINE_MEASURES": "results",
+    "compute": "results",
+    "finalise": "results",
+    "headline": "results",
+    "spc_for": "results",
+    "inequality_for": "deprivation",
+}
 
 __all__ = ["MeasureDefinition", "MeasureError", "load_library", *sorted(_LAZY)]
 
@@ -21,7 +29,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
-        module = importlib.import_module("joinedup.measures.results")
+        module = importlib.import_module(f"joinedup.measures.{_LAZY[name]}")
 
         return getattr(module, name)
     raise AttributeError(f"module 'joinedup.measures' has no attribute {name!r}")

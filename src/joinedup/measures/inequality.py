@@ -1,4 +1,5 @@
-"""Inequality measures across deprivation groups: SII, RII and the Core20 gap.
+"""Inequality measures across deprivation groups: SII, RII and the Core20 gap, and the
+MOVER comparison of two estimates (difference and ratio) the gap uses.
 
 Method (PHE/OHID, as in Fingertips and the PHEindicatormethods ``phe_sii`` docs):
 
@@ -127,6 +128,64 @@ def rate_se(counts: Sequence[float], populations: Sequence[float], multiplier: f
     return (hi - lo) / (2 * z_value(0.95)) / n * multiplier
 
 
+def mover_difference(first: Estimate, second: Estimate) -> Estimate:
+    """``first - second`` with the MOVER interval (Zou & Donner 2008).
+
+    Recovers the variance of each estimate from its own confidence limits, so the
+    difference inherits their asymmetry:
+    ``d - sqrt((v1 - l1)^2 + (u2 - v2)^2)`` to ``d + sqrt((u1 - v1)^2 + (v2 - l2)^2)``.
+    With Wilson limits for two proportions this is Newcombe's (1998) method 10. The
+    interval is at the estimates' confidence level (they must share it).
+    """
+    _same_level(first, second)
+    (v1, l1, u1), (v2, l2, u2) = _parts(first), _parts(second)
+    diff = v1 - v2
+    lower = diff - np.sqrt((v1 - l1) ** 2 + (u2 - v2) ** 2)
+    upper = diff + np.sqrt((u1 - v1) ** 2 + (v2 - l2) ** 2)
+    return _estimate(diff, lower, upper, first.confidence, "MOVER difference")
+
+
+def mover_ratio(first: Estimate, second: Estimate) -> Estimate:
+    """``first / second`` with the MOVER-R interval (Donner & Zou 2012), for positive
+    estimates.
+
+    The closed form from each estimate's limits; missing where it is undefined, which
+    happens only when an upper limit is more than twice its estimate (a handful of
+    events).
+    """
+    _same_level(first, second)
+    (v1, l1, u1), (v2, l2, u2) = _parts(first), _parts(second)
+    product = v1 * v2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low_term = u2 * (2 * v2 - u2)
+        up_term = l2 * (2 * v2 - l2)
+        lower = (product - np.sqrt(product**2 - low_term * l1 * (2 * v1 - l1))) / low_term
+        upper = (product + np.sqrt(product**2 - up_term * u1 * (2 * v1 - u1))) / up_term
+        lower = np.where(low_term > 0, lower, np.nan)
+        upper = np.where(up_term > 0, upper, np.nan)
+        ratio = v1 / v2
+    return _estimate(ratio, lower, upper, first.confidence, "MOVER-R ratio")
+
+
+def _same_level(first: Estimate, second: Estimate) -> None:
+    if first.confidence != second.confidence:
+        raise ValueError(
+            f"both estimates need one confidence level, not {first.confidence} and "
+            f"{second.confidence}"
+        )
+
+
+def _parts(e: Estimate) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return tuple(np.asarray(x, dtype=float) for x in (e.value, e.lower, e.upper))  # type: ignore[return-value]
+
+
+def _estimate(value, lower, upper, confidence: float, method: str) -> Estimate:
+    """An Estimate of floats for scalar parts, of arrays otherwise."""
+    if np.ndim(value) == 0:
+        value, lower, upper = float(value), float(lower), float(upper)
+    return Estimate(value, lower, upper, confidence, method)
+
+
 @dataclass(frozen=True)
 class Core20Gap:
     """Rates in the most deprived 20% and the rest, their ratio and difference."""
@@ -147,35 +206,21 @@ def core20_gap(
 ) -> Core20Gap:
     """Gap between the Core20 (most deprived 20% nationally, IMD quintile 1) and the rest.
 
-    Rate ratio with the log-normal interval ``exp(ln RR ± z·sqrt(1/O1 + 1/O2))``;
-    rate difference with the normal interval ``± z·sqrt(O1/n1² + O2/n2²)`` (scaled).
-    Each rate also carries its own Byar's/exact interval.
+    Each rate carries its Byar's interval (exact below 10 events); the difference and
+    the ratio get MOVER intervals from those limits (:func:`mover_difference`,
+    :func:`mover_ratio`), as the measures' Core20 gaps do.
     """
     from joinedup.measures.stats import rate_ci
 
     if min(core20_count, rest_count) <= 0:
         raise ValueError("the Core20 gap needs at least one event in each group")
-    z = z_value(confidence)
-    r1 = core20_count / core20_population
-    r2 = rest_count / rest_population
-    ratio = r1 / r2
-    spread = z * np.sqrt(1 / core20_count + 1 / rest_count)
-    diff = (r1 - r2) * multiplier
-    half = z * np.sqrt(core20_count / core20_population**2 + rest_count / rest_population**2)
-    half *= multiplier
+    core20 = rate_ci(core20_count, core20_population, multiplier, confidence)
+    rest = rate_ci(rest_count, rest_population, multiplier, confidence)
     return Core20Gap(
-        core20_rate=rate_ci(core20_count, core20_population, multiplier, confidence),
-        rest_rate=rate_ci(rest_count, rest_population, multiplier, confidence),
-        ratio=Estimate(
-            float(ratio),
-            float(ratio * np.exp(-spread)),
-            float(ratio * np.exp(spread)),
-            confidence,
-            "log rate ratio, normal",
-        ),
-        difference=Estimate(
-            float(diff), float(diff - half), float(diff + half), confidence, "normal"
-        ),
+        core20_rate=core20,
+        rest_rate=rest,
+        ratio=mover_ratio(core20, rest),
+        difference=mover_difference(core20, rest),
     )
 
 

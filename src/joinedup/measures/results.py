@@ -156,7 +156,8 @@ def _level_suffix(level: float) -> str:
 
 
 @contextlib.contextmanager
-def _opened(warehouse: Warehouse | str | Path) -> Iterator[Warehouse]:
+def opened_warehouse(warehouse: Warehouse | str | Path) -> Iterator[Warehouse]:
+    """``warehouse`` itself, or the warehouse file at that path opened read-only."""
     if isinstance(warehouse, Warehouse):
         yield warehouse
         return
@@ -427,9 +428,10 @@ def _first_seen(codes: np.ndarray) -> np.ndarray:
     return pd.factorize(codes)[0]
 
 
-def _resolve(
+def resolve_ids(
     library: dict[str, MeasureDefinition], ids: Iterable[str] | None
 ) -> list[MeasureDefinition]:
+    """The definitions of ``ids`` (every one when None); an unknown id is an error."""
     if ids is None:
         return list(library.values())
     out = []
@@ -483,12 +485,12 @@ def compute(
     if period is not None and period not in PERIODS:
         raise MeasureError(f"unknown period {period!r}; expected one of {', '.join(PERIODS)}")
     library = library if library is not None else load_library()
-    definitions = _resolve(library, ids)
+    definitions = resolve_ids(library, ids)
     plan = [
         (d, _groupings_for(d, by, explicit=ids is not None and by != "all")) for d in definitions
     ]
     frames = []
-    with _opened(warehouse) as wh:
+    with opened_warehouse(warehouse) as wh:
         store = MeasureCache.for_warehouse(wh, cache)
         variant = json.dumps({"levels": list(levels), "suppression": suppression})
         sources: dict[str, Sources] = {}
@@ -551,7 +553,7 @@ def spc_for(
     and ``group``.
     """
     library = library if library is not None else load_library()
-    d = measure if isinstance(measure, MeasureDefinition) else _resolve(library, [measure])[0]
+    d = measure if isinstance(measure, MeasureDefinition) else resolve_ids(library, [measure])[0]
     results = compute(warehouse, [d.id], by=by, period=period, cache=cache, library={d.id: d})
     groups = sorted(results["group"].unique())
     if group is None:
@@ -609,7 +611,7 @@ def headline(
     ``month_value``, ``variation_icon``, ``assurance_icon``, ``target``.
     """
     library = library if library is not None else load_library()
-    with _opened(warehouse) as wh:
+    with opened_warehouse(warehouse) as wh:
         yearly = compute(wh, ids, "partnership", "financial_year", cache=cache, library=library)
         monthly = compute(wh, ids, "partnership", "month", cache=cache, library=library)
         rows = []

@@ -268,6 +268,15 @@ def measure_page(request: Request, user: Caller, measure_id: MeasureId) -> Respo
     for by in ("imd_quintile", "age_band", "sex", "ethnic_group"):
         if by in d.groupings:
             inequality[by] = data.measure_recent(measure_id, by)
+    deprivation = None
+    if "imd_quintile" in d.groupings:
+        from joinedup.measures.deprivation import inequality_for
+
+        # Kept for the app's life like its other figures, not in the measure cache.
+        yearly = data.memoised(
+            f"deprivation:{measure_id}", inequality_for, d, library=data.library, cache=False
+        )
+        deprivation = yearly.iloc[-1] if len(yearly) else None
     last = view.series.tail(12)
     return render(
         request,
@@ -282,6 +291,7 @@ def measure_page(request: Request, user: Caller, measure_id: MeasureId) -> Respo
             and d.standardisation == "none"
             and "practice" in d.groupings,
             "inequality": inequality,
+            "deprivation": deprivation,
         },
     )
 
