@@ -1,4 +1,5 @@
-"""`joinedup measures`: list, show, compute and chart the measure library; inequalities."""
+"""`joinedup measures`: list, show, compute and chart the measure library (SPC, funnels);
+inequalities by deprivation."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
 
 group = typer.Typer(
     help=(
-        "The measure library: list and show definitions, compute results, draw SPC charts, "
-        "inequality by deprivation."
+        "The measure library: list and show definitions, compute results, draw SPC and "
+        "funnel charts, inequality by deprivation."
     ),
     no_args_is_help=True,
 )
@@ -243,6 +244,78 @@ def spc_cmd(
             fmt=chart.suffix.lower().lstrip("."),  # type: ignore[arg-type]
         )
         chart.write_bytes(data)
+        console.print(f"wrote {chart}")
+
+
+@group.command("funnel")
+def funnel_cmd(
+    measure_id: str = typer.Argument(..., help="Measure id (a proportion or a rate)."),
+    by: str = typer.Option("practice", "--by", "-b", help="practice, provider, cluster ..."),
+    period: str = typer.Option(
+        "financial_year", "--period", "-p", help="month, quarter or financial_year (latest)."
+    ),
+    overdispersion: bool = typer.Option(
+        False, "--overdispersion", help="Widen the limits for over-dispersion (Spiegelhalter)."
+    ),
+    chart: Path = typer.Option(None, "--chart", "-c", help="Write the chart: .svg or .png."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Recompute, ignoring the cache."),
+    warehouse: Path = WarehouseOption,
+) -> None:
+    """Funnel plot across practices or providers: who lies outside 95% and 99.8% limits."""
+    from joinedup.measures.definition import MeasureError
+    from joinedup.measures.variation import funnel_for
+
+    if chart is not None and chart.suffix.lower() not in (".svg", ".png"):
+        raise fail(f"--chart {chart}: the file must end in .svg or .png")
+    library = _library()
+    try:
+        with console.status("computing the measure by unit"):
+            frame = funnel_for(
+                warehouse_path(warehouse),
+                measure_id,
+                by,
+                period,
+                adjust_overdispersion=overdispersion,
+                cache=False if no_cache else None,
+                library=library,
+            )
+    except MeasureError as exc:
+        raise fail(str(exc)) from None
+    attrs = frame.attrs
+    outside = frame[frame["outlier"] != "within"].sort_values("z")
+    table = RichTable(by, "value", "95% limits", "99.8% limits", "outside")
+    for _, r in outside.iterrows():
+        table.add_row(
+            str(r["unit"]),
+            _fmt(r["value"], 3),
+            f"{_fmt(r['lower_95'], 3)} - {_fmt(r['upper_95'], 3)}",
+            f"{_fmt(r['lower_99.8'], 3)} - {_fmt(r['upper_99.8'], 3)}",
+            str(r["outlier"]).replace("_", " ") + "%",
+        )
+    console.print(f"{attrs['title']} ({attrs['value_label'].lower()})", highlight=False)
+    if len(outside):
+        console.print(table)
+    adjusted = f"; over-dispersion phi {attrs['phi']:.2f}" if attrs["adjusted"] else ""
+    console.print(
+        f"{len(outside)} of {len(frame)} units outside the 95% limits (target "
+        f"{attrs['target']:.4g}{adjusted}); suppressed units are not shown",
+        highlight=False,
+    )
+    if chart is not None:
+        import tempfile
+
+        from joinedup.measures.funnel import plot_funnel
+
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = plot_funnel(
+                frame,
+                Path(tmp) / "funnel",
+                attrs["title"],
+                value_label=attrs["value_label"],
+                size_label=attrs["size_label"],
+            )
+            drawn = next(p for p in paths if p.suffix == chart.suffix.lower())
+            chart.write_bytes(drawn.read_bytes())
         console.print(f"wrote {chart}")
 
 

@@ -2,9 +2,10 @@
 
 The API most callers need: :func:`compute` (results with intervals, suppressed),
 :func:`spc_for` (a Making Data Count chart frame), :func:`headline` (the headline
-figures with their SPC icons) and :func:`inequality_for` (SII, RII and the Core20 gap
-by IMD quintile). They are imported on first use, so that reading the
-library (``load_library``) does not pay for the statistics stack.
+figures with their SPC icons), :func:`funnel_for` (a funnel plot across practices or
+providers) and :func:`inequality_for` (SII, RII and the Core20 gap by IMD quintile).
+They are imported on first use, so that reading the library (``load_library``) does
+not pay for the statistics stack.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ _LAZY = {
     "headline": "results",
     "spc_for": "results",
     "inequality_for": "deprivation",
+    "funnel_for": "variation",
 }
 
 __all__ = ["MeasureDefinition", "MeasureError", "load_library", *sorted(_LAZY)]

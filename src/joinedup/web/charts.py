@@ -75,38 +75,22 @@ def group_spc_svg(data: DataService, measure_id: str, by: str, group: str) -> by
 
 
 def _funnel_svg(data: DataService, measure_id: str, by: str, highlight: str | None) -> bytes | None:
-    from joinedup.measures.funnel import plot_funnel, proportion_funnel, ratio_funnel
+    from joinedup.measures.funnel import plot_funnel
+    from joinedup.measures.variation import has_funnel, measure_funnel
 
     d = data.definition(measure_id)
-    if d.kind == "mean" or d.standardisation != "none" or by not in d.groupings:
+    if not has_funnel(d) or by not in d.groupings:
         return None
-    table = data.measure_recent(measure_id, by)
-    table = table[
-        ~table["suppressed"]
-        & table["value"].notna()
-        & table["denominator"].notna()
-        & (table["denominator"] > 0)
-    ]
-    if len(table) < 3:
+    frame = measure_funnel(d, data.measure_recent(measure_id, by))
+    if frame is None:
         return None
-    num = table["numerator"].astype(float).to_numpy()
-    den = table["denominator"].astype(float).to_numpy()
-    if d.kind == "proportion":
-        frame = proportion_funnel(num, den, units=list(table["group"]))
-        size_label = "Denominator (12 months)"
-        value_label = "Proportion"
-    else:
-        expected = den * num.sum() / den.sum()
-        frame = ratio_funnel(num, expected, units=list(table["group"]))
-        size_label = "Expected events (12 months, partnership rate)"
-        value_label = "Observed / expected"
     with tempfile.TemporaryDirectory() as tmp:
         paths = plot_funnel(
             frame,
             Path(tmp) / "funnel",
             f"{d.title}: {by}s, last 12 periods",
-            value_label=value_label,
-            size_label=size_label,
+            value_label=frame.attrs["value_label"],
+            size_label=f"{frame.attrs['size_label']}, last 12 periods",
             highlight=highlight,
         )
         svg = next(p for p in paths if p.suffix == ".svg")

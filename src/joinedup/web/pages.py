@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Reques
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from joinedup.measures.charts import VARIATION_TEXT
+from joinedup.measures.variation import has_funnel
 from joinedup.web import accounts
 from joinedup.web.accounts import LoginRefused, User
 from joinedup.web.api import client_key, records
@@ -287,9 +288,7 @@ def measure_page(request: Request, user: Caller, measure_id: MeasureId) -> Respo
             "spc": view.spc,
             "variation": None if view.spc is None else view.spc.attrs.get("variation_icon"),
             "assurance": None if view.spc is None else view.spc.attrs.get("assurance_icon"),
-            "has_funnel": d.kind != "mean"
-            and d.standardisation == "none"
-            and "practice" in d.groupings,
+            "has_funnel": has_funnel(d) and "practice" in d.groupings,
             "inequality": inequality,
             "deprivation": deprivation,
         },
