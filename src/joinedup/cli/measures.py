@@ -27,6 +27,15 @@ BY_HELP = (
 )
 
 
+ChartOption = typer.Option(None, "--chart", "-c", help="Write the chart: .svg or .png.")
+NoCacheOption = typer.Option(False, "--no-cache", help="Recompute, ignoring the cache.")
+
+
+def _check_chart(chart: Path | None) -> None:
+    if chart is not None and chart.suffix.lower() not in (".svg", ".png"):
+        raise fail(f"--chart {chart}: the file must end in .svg or .png")
+
+
 def _library():
     from joinedup.measures.definition import MeasureError, load_library
 
@@ -83,7 +92,7 @@ def compute_cmd(
     fmt: str = typer.Option("table", "--format", "-f", help="table, csv, parquet or xlsx."),
     out: Path = typer.Option(None, "--out", "-o", help="Write to this file."),
     ci998: bool = typer.Option(False, "--ci998", help="Add 99.8% limits (lower_998 ...)."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Recompute, ignoring the cache."),
+    no_cache: bool = NoCacheOption,
     warehouse: Path = WarehouseOption,
 ) -> None:
     """Compute measures with 95% confidence intervals; counts 1-7 are suppressed."""
@@ -186,16 +195,15 @@ def spc_cmd(
         None, "--group", "-g", help="Group to chart (e.g. a practice)."
     ),
     period: str = typer.Option("month", "--period", "-p", help="month or quarter."),
-    chart: Path = typer.Option(None, "--chart", "-c", help="Write the chart: .svg or .png."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Recompute, ignoring the cache."),
+    chart: Path = ChartOption,
+    no_cache: bool = NoCacheOption,
     warehouse: Path = WarehouseOption,
 ) -> None:
     """Making Data Count XmR chart of one measure: icons, rule per point, optional chart."""
     from joinedup.measures.definition import MeasureError
     from joinedup.measures.results import spc_for
 
-    if chart is not None and chart.suffix.lower() not in (".svg", ".png"):
-        raise fail(f"--chart {chart}: the file must end in .svg or .png")
+    _check_chart(chart)
     library = _library()
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -257,16 +265,15 @@ def funnel_cmd(
     overdispersion: bool = typer.Option(
         False, "--overdispersion", help="Widen the limits for over-dispersion (Spiegelhalter)."
     ),
-    chart: Path = typer.Option(None, "--chart", "-c", help="Write the chart: .svg or .png."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Recompute, ignoring the cache."),
+    chart: Path = ChartOption,
+    no_cache: bool = NoCacheOption,
     warehouse: Path = WarehouseOption,
 ) -> None:
     """Funnel plot across practices or providers: who lies outside 95% and 99.8% limits."""
     from joinedup.measures.definition import MeasureError
     from joinedup.measures.variation import funnel_for
 
-    if chart is not None and chart.suffix.lower() not in (".svg", ".png"):
-        raise fail(f"--chart {chart}: the file must end in .svg or .png")
+    _check_chart(chart)
     library = _library()
     try:
         with console.status("computing the measure by unit"):
@@ -327,7 +334,7 @@ def inequality_cmd(
     ),
     fmt: str = typer.Option("table", "--format", "-f", help="table or csv."),
     out: Path = typer.Option(None, "--out", "-o", help="Write CSV to this file."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Recompute, ignoring the cache."),
+    no_cache: bool = NoCacheOption,
     warehouse: Path = WarehouseOption,
 ) -> None:
     """Inequality by deprivation: slope and relative indices (SII, RII), Core20 gap."""
@@ -422,7 +429,7 @@ def print_headline(warehouse: Path, cache: Path | bool | None = None) -> None:
 
 @group.command("headline")
 def headline_cmd(
-    no_cache: bool = typer.Option(False, "--no-cache", help="Recompute, ignoring the cache."),
+    no_cache: bool = NoCacheOption,
     warehouse: Path = WarehouseOption,
 ) -> None:
     """The headline measures: latest financial year, latest month and SPC icons."""

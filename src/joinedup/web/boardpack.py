@@ -105,6 +105,7 @@ def _measure_section(data: DataService, measure_id: str, last: date) -> dict[str
         "variation": None,
         "assurance": None,
         "chart": None,
+        "inequality": _inequality(data, d, last),
     }
     if not observed.empty:
         out["latest"] = fmt_value(float(observed["value"].iloc[-1]), d.unit)
@@ -124,6 +125,41 @@ def _measure_section(data: DataService, measure_id: str, last: date) -> dict[str
         svg = spc_chart(frame, d.title, UNIT_LABELS.get(d.unit, d.unit))
         out["chart"] = "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
     return out
+
+
+def _inequality(data: DataService, d: Any, last: date) -> dict[str, Any] | None:
+    """The Core20 gap and SII of the latest financial year started by ``last``, with a
+    sentence for the board (None for a measure not grouped by IMD quintile)."""
+    if "imd_quintile" not in d.groupings:
+        return None
+    from joinedup.measures.deprivation import inequality_for
+
+    yearly = data.memoised(
+        f"deprivation:{d.id}", inequality_for, d, library=data.library, cache=False
+    )
+    yearly = yearly[yearly["period_start"] <= last]
+    if yearly.empty:
+        return None
+    r = yearly.iloc[-1]
+    parts = []
+    if r["core20_gap"] == r["core20_gap"]:  # not NaN
+        parts.append(
+            f"{fmt_value(r['core20_value'], d.unit)} in the most deprived 20% (IMD quintile 1) "
+            f"against {fmt_value(r['rest_value'], d.unit)} in the rest, a gap of "
+            f"{fmt_value(r['core20_gap'], d.unit)}"
+            + (
+                f" (95% interval {fmt_value(r['core20_gap_lower'], d.unit)} to "
+                f"{fmt_value(r['core20_gap_upper'], d.unit)})"
+                if r["core20_gap_lower"] == r["core20_gap_lower"]
+                else ""
+            )
+        )
+    if r["sii"] == r["sii"]:
+        parts.append(f"slope index of inequality {fmt_value(r['sii'], d.unit)}")
+    text = "; ".join(parts) if parts else "no figures"
+    if r["note"]:
+        text += f" ({r['note']})"
+    return {"period": r["period"], "text": text, "row": r.to_dict()}
 
 
 def _number(value: Any) -> float | None:
@@ -335,6 +371,32 @@ def to_xlsx(pack: BoardPack) -> bytes:
                     bool(r.get("suppressed")),
                 ]
             )
+    inequalities = [
+        {"measure": m["id"], **{k: _cell(v) for k, v in m["inequality"]["row"].items()}}
+        for m in pack.measures
+        if m["inequality"]
+    ]
+    if inequalities:
+        _sheet(
+            wb,
+            "Inequalities",
+            inequalities,
+            [
+                "measure",
+                "period",
+                "core20_value",
+                "rest_value",
+                "core20_gap",
+                "core20_gap_lower",
+                "core20_gap_upper",
+                "core20_ratio",
+                "sii",
+                "sii_lower",
+                "sii_upper",
+                "rii",
+                "note",
+            ],
+        )
     if pack.feedback.get("settings"):
         _sheet(
             wb,
