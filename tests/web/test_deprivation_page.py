@@ -60,3 +60,14 @@ def test_board_pack_gives_each_measures_inequality_in_words_and_in_the_workbook(
     assert header[0] == "measure" and "emergency_admissions" in body
     assert body["emergency_admissions"]["sii"] == pytest.approx(latest["sii"])
     assert body["emergency_admissions"]["core20_gap"] is None  # no one in the Core20 here
+
+
+def test_the_api_gives_each_years_indices(web_env, clients) -> None:
+    data = web_env.app.state.data
+    with data._lock:
+        yearly = inequality_for(data.wh, "emergency_admissions", cache=False)
+    body = clients["board"].get("/api/measures/emergency_admissions/inequality").json()
+    assert [r["period"] for r in body["rows"]] == list(yearly["period"])
+    assert body["rows"][-1]["sii"] == pytest.approx(yearly["sii"].iloc[-1])
+    assert body["rows"][-1]["core20_gap"] is None  # JSON null, not NaN
+    assert clients["board"].get("/api/measures/no_such/inequality").status_code == 404

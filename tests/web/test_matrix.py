@@ -53,6 +53,7 @@ def sample_requests(env) -> dict[str, tuple[str, str]]:
         "api_overview": ("GET", "/api/overview"),
         "api_measures": ("GET", "/api/measures"),
         "api_measure": ("GET", f"/api/measures/{MEASURE}?by=practice"),
+        "api_measure_inequality": ("GET", f"/api/measures/{MEASURE}/inequality"),
         "api_population": ("GET", "/api/population"),
         "api_casefinding": ("GET", f"/api/casefinding?practice={env.practice}"),
         "api_audit": ("GET", "/api/audit"),

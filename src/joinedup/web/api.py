@@ -170,6 +170,27 @@ def api_measure(
     )
 
 
+@router.get("/measures/{measure_id}/inequality", name="api_measure_inequality")
+def api_measure_inequality(
+    measure_id: Annotated[str, Path(max_length=80)], user: Caller, request: Request
+) -> Any:
+    """Inequality by deprivation per financial year: slope and relative indices of
+    inequality across IMD quintiles and the Core20 gap, with 95% intervals (null where
+    a quintile or side is suppressed; ``note`` says why)."""
+    data = request.app.state.data
+    d = data.definition(measure_id)
+    if "imd_quintile" not in d.groupings:
+        raise HTTPException(404, f"measure {measure_id!r} is not grouped by IMD quintile")
+    yearly = data.measure_inequality(measure_id)
+    return JSONResponse(
+        {
+            "measure": {"id": d.id, "title": d.title, "unit": d.unit},
+            "method": "SII/RII: PHE weighted regression on relative rank; Core20 gap: MOVER",
+            "rows": records(yearly),
+        }
+    )
+
+
 @router.get("/casefinding", name="api_casefinding", responses={403: {"description": "Not allowed"}})
 def api_casefinding(
     user: Caller,

@@ -132,11 +132,7 @@ def _inequality(data: DataService, d: Any, last: date) -> dict[str, Any] | None:
     sentence for the board (None for a measure not grouped by IMD quintile)."""
     if "imd_quintile" not in d.groupings:
         return None
-    from joinedup.measures.deprivation import inequality_for
-
-    yearly = data.memoised(
-        f"deprivation:{d.id}", inequality_for, d, library=data.library, cache=False
-    )
+    yearly = data.measure_inequality(d.id)
     yearly = yearly[yearly["period_start"] <= last]
     if yearly.empty:
         return None

@@ -373,6 +373,17 @@ class DataService:
         safe.attrs["first"], safe.attrs["last"] = str(starts[0]), str(starts[-1])
         return safe
 
+    def measure_inequality(self, measure_id: str) -> pd.DataFrame:
+        """The measure's inequality by deprivation per financial year (SII, RII, Core20
+        gap: :func:`joinedup.measures.deprivation.inequality_for`), kept for the app's
+        life like its other figures rather than in the measure cache."""
+        from joinedup.measures.deprivation import inequality_for
+
+        d = self.definition(measure_id)
+        return self.memoised(
+            f"deprivation:{measure_id}", inequality_for, d, library=self.library, cache=False
+        )
+
     def measure_view(self, measure_id: str) -> MeasureView:
         """The partnership series and its XmR chart data."""
         from joinedup.measures.spc import xmr

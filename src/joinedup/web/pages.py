@@ -271,12 +271,7 @@ def measure_page(request: Request, user: Caller, measure_id: MeasureId) -> Respo
             inequality[by] = data.measure_recent(measure_id, by)
     deprivation = None
     if "imd_quintile" in d.groupings:
-        from joinedup.measures.deprivation import inequality_for
-
-        # Kept for the app's life like its other figures, not in the measure cache.
-        yearly = data.memoised(
-            f"deprivation:{measure_id}", inequality_for, d, library=data.library, cache=False
-        )
+        yearly = data.measure_inequality(measure_id)
         deprivation = yearly.iloc[-1] if len(yearly) else None
     last = view.series.tail(12)
     return render(

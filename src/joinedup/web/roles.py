@@ -77,6 +77,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "api_overview": EVERYONE,
     "api_measures": EVERYONE,
     "api_measure": EVERYONE,
+    "api_measure_inequality": EVERYONE,
     "api_population": EVERYONE,
     "api_casefinding": CASEFINDING,
     "api_audit": frozenset({IG_LEAD}),
