@@ -36,6 +36,18 @@ def _check_chart(chart: Path | None) -> None:
         raise fail(f"--chart {chart}: the file must end in .svg or .png")
 
 
+def _computed(status: str, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` under a progress status; a MeasureError ends the command
+    with its message."""
+    from joinedup.measures.definition import MeasureError
+
+    try:
+        with console.status(status):
+            return fn(*args, **kwargs)
+    except MeasureError as exc:
+        raise fail(str(exc)) from None
+
+
 def _library():
     from joinedup.measures.definition import MeasureError, load_library
 
@@ -96,7 +108,6 @@ def compute_cmd(
     warehouse: Path = WarehouseOption,
 ) -> None:
     """Compute measures with 95% confidence intervals; counts 1-7 are suppressed."""
-    from joinedup.measures.definition import MeasureError
     from joinedup.measures.results import compute
 
     if fmt not in FORMATS:
@@ -105,19 +116,17 @@ def compute_cmd(
         raise fail(f"--format {fmt} needs --out FILE")
     library = _library()
     levels = (0.95, 0.998) if ci998 else (0.95,)
-    try:
-        with console.status("computing measures"):
-            results = compute(
-                warehouse_path(warehouse),
-                ids or None,
-                by=by,
-                period=period,
-                levels=levels,
-                cache=False if no_cache else None,
-                library=library,
-            )
-    except MeasureError as exc:
-        raise fail(str(exc)) from None
+    results = _computed(
+        "computing measures",
+        compute,
+        warehouse_path(warehouse),
+        ids or None,
+        by=by,
+        period=period,
+        levels=levels,
+        cache=False if no_cache else None,
+        library=library,
+    )
     _write(results, fmt, out)
 
 
@@ -270,24 +279,21 @@ def funnel_cmd(
     warehouse: Path = WarehouseOption,
 ) -> None:
     """Funnel plot across practices or providers: who lies outside 95% and 99.8% limits."""
-    from joinedup.measures.definition import MeasureError
     from joinedup.measures.variation import funnel_for
 
     _check_chart(chart)
     library = _library()
-    try:
-        with console.status("computing the measure by unit"):
-            frame = funnel_for(
-                warehouse_path(warehouse),
-                measure_id,
-                by,
-                period,
-                adjust_overdispersion=overdispersion,
-                cache=False if no_cache else None,
-                library=library,
-            )
-    except MeasureError as exc:
-        raise fail(str(exc)) from None
+    frame = _computed(
+        "computing the measure by unit",
+        funnel_for,
+        warehouse_path(warehouse),
+        measure_id,
+        by,
+        period,
+        adjust_overdispersion=overdispersion,
+        cache=False if no_cache else None,
+        library=library,
+    )
     attrs = frame.attrs
     outside = frame[frame["outlier"] != "within"].sort_values("z")
     table = RichTable(by, "value", "95% limits", "99.8% limits", "outside")
@@ -338,23 +344,20 @@ def inequality_cmd(
     warehouse: Path = WarehouseOption,
 ) -> None:
     """Inequality by deprivation: slope and relative indices (SII, RII), Core20 gap."""
-    from joinedup.measures.definition import MeasureError
     from joinedup.measures.deprivation import inequality_for
 
     if fmt not in ("table", "csv"):
         raise fail(f"unknown format {fmt!r}; expected table or csv")
     library = _library()
-    try:
-        with console.status("computing the measure by IMD quintile"):
-            frame = inequality_for(
-                warehouse_path(warehouse),
-                measure_id,
-                period,
-                cache=False if no_cache else None,
-                library=library,
-            )
-    except MeasureError as exc:
-        raise fail(str(exc)) from None
+    frame = _computed(
+        "computing the measure by IMD quintile",
+        inequality_for,
+        warehouse_path(warehouse),
+        measure_id,
+        period,
+        cache=False if no_cache else None,
+        library=library,
+    )
     if fmt == "csv" or out is not None:
         if out is None:
             typer.echo(frame.to_csv(index=False), nl=False)

@@ -28,6 +28,14 @@ def has_funnel(d: MeasureDefinition) -> bool:
     return d.kind != "mean" and d.standardisation == "none"
 
 
+def _check_funnel(d: MeasureDefinition) -> None:
+    if not has_funnel(d):
+        raise MeasureError(
+            f"measure {d.id!r} is a {'mean' if d.kind == 'mean' else 'standardised rate'}: "
+            "a funnel plot compares proportions and ratios of counts"
+        )
+
+
 def measure_funnel(
     d: MeasureDefinition,
     table: pd.DataFrame,
@@ -39,11 +47,7 @@ def measure_funnel(
 
     ``attrs`` also hold ``value_label`` and ``size_label`` for drawing.
     """
-    if not has_funnel(d):
-        raise MeasureError(
-            f"measure {d.id!r} is a {'mean' if d.kind == 'mean' else 'standardised rate'}: "
-            "a funnel plot compares proportions and ratios of counts"
-        )
+    _check_funnel(d)
     shown = table[
         (table["group"] != "unknown")
         & ~table["suppressed"].astype(bool)
@@ -89,8 +93,7 @@ def funnel_for(
     """
     library = library if library is not None else load_library()
     d = measure if isinstance(measure, MeasureDefinition) else resolve_ids(library, [measure])[0]
-    if not has_funnel(d):
-        measure_funnel(d, pd.DataFrame())  # raises, saying why
+    _check_funnel(d)
     results = compute(warehouse, [d.id], by, period, cache=cache, library={d.id: d})
     if results.empty:
         raise MeasureError(f"measure {d.id!r} has no {period.replace('_', ' ')} of data")
