@@ -25,6 +25,7 @@ bench: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/joinedup schema docs --out docs/schema.md
+	$(BIN)/joinedup settings --markdown --out docs/settings.md
 
 # The virtual environment, rebuilt whenever pyproject.toml changes.
 $(STAMP): pyproject.toml

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from joinedup.measures.charts import COLOURS, spc_chart
+from joinedup.charts.spc import COLOURS, spc_chart
 from joinedup.measures.spc import xmr
 
 pytestmark = [

@@ -96,9 +96,13 @@ def test_compute_table_and_errors(warehouse) -> None:
     assert missing.exit_code == 1 and "no warehouse" in missing.output
 
 
-def test_spc_chart(warehouse, tmp_path) -> None:
+def test_spc_chart(warehouse, economy, tmp_path) -> None:
+    # The spec warehouse is tiny: every month is suppressed, so there is no chart.
+    tiny = invoke("spc", "gp_appointments_per_person", "-w", warehouse)
+    assert tiny.exit_code == 1 and "periods are suppressed" in tiny.output
     svg = tmp_path / "spc.svg"
-    result = invoke("spc", "gp_appointments_per_person", "--chart", str(svg), "-w", warehouse)
+    result = invoke("spc", "gp_appointments_per_person", "--chart", str(svg), "-w",
+                    str(economy.warehouse_path))  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "variation" in result.output
     assert svg.read_bytes().lstrip().startswith(b"<?xml")

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from statsmodels.stats.meta_analysis import combine_effects
 
+from joinedup.charts.funnel import plot_funnel
 from joinedup.measures.funnel import (
     funnel_curve,
     overdispersion,
-    plot_funnel,
     proportion_funnel,
     proportion_limits,
     ratio_funnel,

@@ -62,7 +62,7 @@ def test_means_standardised_rates_and_tiny_areas_have_no_funnel(economy, cache, 
         funnel_for(economy.warehouse_path, "emergency_admissions_dsr", cache=cache)
     with pytest.raises(MeasureError, match="mean"):
         funnel_for(economy.warehouse_path, "emergency_mean_length_of_stay", cache=cache)
-    with pytest.raises(MeasureError, match="a funnel needs 3 units or more"):
+    with pytest.raises(MeasureError, match="it needs 3 units or more"):
         funnel_for(build(tmp_path / "spec.duckdb"), "emergency_admissions", cache=False)
 
 

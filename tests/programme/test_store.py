@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from joinedup.access import tables as access_tables
 from joinedup.programme import service
 from joinedup.programme.audit import history
 from joinedup.programme.errors import ConflictError, InvalidValueError, NotFoundError
@@ -42,10 +43,12 @@ def test_migrates_up_from_empty_and_matches_the_models(store_url: str) -> None:
     migrate(engine)
     assert current_revision(engine) == head_revision()
     tables = set(inspect(engine).get_table_names())
-    assert set(Base.metadata.tables) <= tables
-    # The migrations build exactly the schema the models describe.
+    assert set(Base.metadata.tables) | set(access_tables.metadata.tables) <= tables
+    # The migrations build exactly the schema the models (and the access tables) describe.
     with engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(connection), [Base.metadata, access_tables.metadata]
+        )
     assert diff == []
     engine.dispose()
 

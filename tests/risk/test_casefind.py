@@ -101,8 +101,11 @@ def test_segments_cover_everyone_and_the_needier_segments_cost_more(scored):
     tiers = segment_summary(people, kind="tier").frame.set_index("tier")
     assert tiers.loc[3, "share_of_people"] == pytest.approx(0.02, abs=0.001)
     assert tiers.loc[3, "cost_per_head"] > tiers.loc[2, "cost_per_head"]
-    by_practice = segment_summary(people, by="practice", kind="tier")
-    assert np.nansum(by_practice.frame["people"]) <= len(frame)
+    by_practice = segment_summary(people, by="practice", kind="tier").frame
+    practices = by_practice[by_practice["practice_code"] != "ALL"]
+    assert np.nansum(practices["people"]) <= len(frame)
+    whole = by_practice[by_practice["practice_code"] == "ALL"]
+    assert whole["people"].sum() == len(frame)
 
 
 def test_casefind_command_exports_xlsx(economy, scored, tmp_path):

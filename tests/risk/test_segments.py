@@ -91,11 +91,15 @@ def test_summary_suppresses_small_groups_and_shares_add_up():
         }
     )
     people["segment_name"] = people["segment"].map({1: "Healthy", 4: "Chronic"})
-    whole = segment_summary(people).frame
-    assert whole["people"].tolist() == [45, 15]
+    whole = segment_summary(people).frame.set_index("segment")
+    assert whole["people"].to_dict() == {1: 45, 2: 0, 3: 0, 4: 15, 5: 0, 6: 0, 7: 0, 8: 0}
     assert whole["share_of_people"].sum() == pytest.approx(1)
-    assert whole["emergency_admissions_per_1000"].tolist() == [1000, 1000]
+    assert whole.loc[[1, 4], "emergency_admissions_per_1000"].tolist() == [1000, 1000]
+    assert whole["emergency_admissions_per_1000"].isna().sum() == 6  # no one: no rate
     by_fp = segment_summary(people, by="footprint").frame.set_index(["footprint_code", "segment"])
-    # 5 people is suppressed, and so is its only neighbour in footprint A's total.
+    # 5 people is suppressed, and so is its only neighbour in footprint A's total; the
+    # partnership's 15 in segment 4 is published beside them, so B's 10 is hidden too
+    # (else 15 - 10 gives A's 5), and with it B's other cell.
     assert pd.isna(by_fp.loc[("A", 4), "people"]) and pd.isna(by_fp.loc[("A", 1), "people"])
-    assert by_fp.loc[("B", 4), "people"] == 10
+    assert pd.isna(by_fp.loc[("B", 4), "people"]) and pd.isna(by_fp.loc[("B", 1), "people"])
+    assert by_fp.loc[("ALL", 4), "people"] == 15 and by_fp.loc[("ALL", 1), "people"] == 45

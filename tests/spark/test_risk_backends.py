@@ -196,13 +196,18 @@ def test_segment_summary_by_practice(scored) -> None:
         frames[backend] = segment_summary(people, "practice").frame
     assert_same(frames["duckdb"], frames["spark"])
     p3 = frames["spark"].set_index(["practice_code", "segment"]).loc["P3"]
-    # 35 people in P3: 10 + 8 + 9 + 8, none suppressed
-    assert p3["people"].to_dict() == {1: 10, 3: 8, 4: 9, 7: 8}
+    # 35 people in P3: 10 + 8 + 9 + 8. The 10 and the 8 in segments 1 and 3 are hidden
+    # (secondary): other practices of P3's footprint hold 1-7 people in those segments,
+    # and the footprints' and the partnership's figures are published beside them.
+    people = p3["people"].astype("float64")
+    assert people[people > 0].to_dict() == {4: 9, 7: 8}
+    assert people[[1, 3]].isna().all() and (people[[2, 5, 6, 8]] == 0).all()
     c = p3.loc[4]  # nine asthma admissions of 2 bed days and £1,000 each
     assert (c.emergency_admissions_per_1000, c.emergency_bed_days_per_1000) == (1000, 2000)
     assert c.cost_per_head == 1000 and c.share_of_people == pytest.approx(9 / 35, rel=1e-12)
     assert c.share_of_cost == pytest.approx(9000 / (9000 + 8000 + 8 * 200), rel=1e-12)
-    assert p3.loc[3].ae_attendances_per_1000 == 1000 and p3.loc[3].cost_per_head == 200
+    # What derives from a hidden count is hidden with it.
+    assert pd.isna(p3.loc[3].ae_attendances_per_1000) and pd.isna(p3.loc[3].cost_per_head)
 
 
 def _run(monkeypatch, backend: str, args: list[str]) -> str:
@@ -225,7 +230,8 @@ def test_cli_segments_on_spark(store, model_dir, tmp_path, monkeypatch) -> None:
     assert_same(frames["duckdb"], frames["spark"])
     spark = frames["spark"]
     p3 = spark[(spark.practice_code == "P3") & (spark.table == "segment")]
-    assert dict(zip(p3.segment, p3.people, strict=True)) == {1: 10, 3: 8, 4: 9, 7: 8}
+    shown = p3[p3.people.notna() & (p3.people > 0)]
+    assert dict(zip(shown.segment, shown.people, strict=True)) == {4: 9, 7: 8}
 
 
 def test_cli_risk_scores_on_spark(store, tmp_path, monkeypatch) -> None:

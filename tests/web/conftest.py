@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from joinedup.web.roles import ROLES
+from joinedup.access.roles import ROLES
 
 PASSWORD = "correct-horse-battery-1"
 warnings.filterwarnings("ignore", message=".*httpx2.*")
@@ -35,8 +35,8 @@ class WebEnv:
 def web_env(tmp_path_factory: pytest.TempPathFactory) -> WebEnv:
     import duckdb
 
+    from joinedup.access.accounts import add_user
     from joinedup.synth import SynthConfig, build
-    from joinedup.web.accounts import add_user
     from joinedup.web.app import create_app
     from joinedup.web.config import WebSettings
 
@@ -59,13 +59,13 @@ def web_env(tmp_path_factory: pytest.TempPathFactory) -> WebEnv:
         warehouse=result.warehouse_path, programme_db=url, login_attempts_per_minute=10_000
     )
     app = create_app(settings)
-    practices = list(app.state.data.practices()["practice_code"])
+    practices = list(app.state.figures.practices()["practice_code"])
     # The clinician's practice: the largest (it has a case-finding list to show).
-    sizes = app.state.data._sql("SELECT practice_code, count(*) AS n FROM person GROUP BY 1")
+    sizes = warehouse_sql(app, "SELECT practice_code, count(*) AS n FROM person GROUP BY 1")
     practice = sizes.sort_values(["n", "practice_code"], ascending=[False, True]).iloc[0][
         "practice_code"
     ]
-    assert len(app.state.data.casefinding(practice)) > 0
+    assert len(app.state.figures.casefinding(practice)) > 0
     for role in ROLES:
         add_user(
             app.state.accounts, role, role, practice if role == "clinician" else "QWE", PASSWORD
@@ -74,6 +74,13 @@ def web_env(tmp_path_factory: pytest.TempPathFactory) -> WebEnv:
         numbers = {r[0] for r in con.execute("SELECT nhs_number FROM identity").fetchall()}
     other = next(p for p in practices if p != practice)
     return WebEnv(app, folder, practice, other, numbers, programme_loaded)
+
+
+def warehouse_sql(app, query: str, params: list | None = None):
+    """``query`` on the app's own warehouse connection (plain SQL, for checks)."""
+    figures = app.state.figures
+    with figures._lock:
+        return figures.wh.raw.execute(query, params or []).df()
 
 
 def sign_in(client, username: str, password: str = PASSWORD):

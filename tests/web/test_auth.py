@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from joinedup.web import accounts
+from joinedup.access import accounts
 from joinedup.web.security import SESSION_COOKIE, RateLimiter
 
 from .conftest import PASSWORD, csrf_of, sign_in

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import skip_or_fail
-from joinedup.web.roles import ROLES
+from joinedup.access.roles import ROLES
 
 from .conftest import PASSWORD
 
@@ -137,7 +137,7 @@ def test_practice_feed_for_its_own_clinicians_only(server, browser, web_env) -> 
     """A clinician signs in, opens "My practice" and sees this week's attendances,
     admissions and discharges with NHS numbers and reasons to act; a clinician of
     another practice is refused; the IG lead finds every patient shown in the audit."""
-    from joinedup.web.accounts import add_user, list_users
+    from joinedup.access.accounts import add_user, list_users
 
     if "clinician-elsewhere" not in {u.username for u in list_users(web_env.app.state.accounts)}:
         add_user(web_env.app.state.accounts, "clinician-elsewhere", "clinician",

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from joinedup.web.roles import ROLES
+from joinedup.access.roles import ROLES
 
 from .conftest import PASSWORD, sign_in
 
@@ -43,10 +43,10 @@ class ModelEnv:
 def model_env(tmp_path_factory: pytest.TempPathFactory):
     from fastapi.testclient import TestClient
 
+    from joinedup.access.accounts import add_user
     from joinedup.risk.model import train
     from joinedup.synth import SynthConfig, build
     from joinedup.warehouse import open_warehouse
-    from joinedup.web.accounts import add_user
     from joinedup.web.app import create_app
     from joinedup.web.config import WebSettings
 
@@ -62,7 +62,7 @@ def model_env(tmp_path_factory: pytest.TempPathFactory):
     )
     assert settings.risk_model == model_dir  # found where the demo writes it
     app = create_app(settings)
-    data = app.state.data
+    data = app.state.figures
     lengths = {p: len(data.casefinding(p)) for p in data.practices()["practice_code"]}
     practice = max(sorted(lengths), key=lambda p: lengths[p])
     assert lengths[practice] > 0
@@ -125,7 +125,7 @@ def test_list_is_the_top_two_percent_worked_out_independently(model_env) -> None
     # Above the cut: on the list. At it (a tie across the cut): either way. Ties are
     # broken by the order rows come back from the warehouse, which is not fixed.
     practice_of = people.set_index("person_id")["practice_code"]
-    data = model_env.app.state.data
+    data = model_env.app.state.figures
     total = 0
     for practice in data.practices()["practice_code"]:
         mine = risk[(practice_of[risk.index] == practice).to_numpy()]
@@ -140,7 +140,6 @@ def test_list_is_the_top_two_percent_worked_out_independently(model_env) -> None
         got = data.casefinding(practice)
         ids = set(got["person_id"])
         assert sure <= ids <= sure | tied, practice
-        assert data.casefinding_ids(practice) == ids
         assert np.allclose(got["risk_percent"], (100 * risk[got["person_id"]]).round(1))
         in_order = risk[got["person_id"]].to_numpy()
         assert (np.diff(in_order) <= 0).all(), f"{practice}: not highest risk first"
@@ -157,7 +156,7 @@ def test_list_equals_case_finding_list_on_its_own_connection(model_env) -> None:
     with open_warehouse(model_env.warehouse, read_only=True) as wh:
         scored = score_people(wh, model)
         expected = case_finding_list(wh, model, scored, ListFilters(practice=model_env.practice))
-    got = model_env.app.state.data.casefinding(model_env.practice)
+    got = model_env.app.state.figures.casefinding(model_env.practice)
     # Compared person by person: people with equal risk may come in either order, and
     # their population rank with them (see the test above).
     got, expected = got.set_index("person_id"), expected.set_index("person_id")
@@ -200,14 +199,13 @@ def test_api_and_page_show_the_model_list(model_env) -> None:
 
 
 def test_no_model_falls_back_to_the_interim_list(web_env, clients) -> None:
-    data = web_env.app.state.data
+    data = web_env.app.state.figures
     assert data.risk_model() is None
     assert data.risk_model_problem == "no trained risk model was found"
     listing = data.casefinding(web_env.practice)
     assert len(listing) > 0 and listing["risk_percent"].isna().all()
     admissions = list(listing["emergency_admissions"])
     assert admissions == sorted(admissions, reverse=True) and min(admissions) >= 1
-    assert data.casefinding_ids(web_env.practice) == set(listing["person_id"])
     body = clients["analyst"].get(f"/api/casefinding?practice={web_env.practice}").json()
     assert body["source"] == "interim" and body["method"].startswith("Interim ranking")
     page = clients["analyst"].get(f"/casefinding?practice={web_env.practice}")
@@ -218,14 +216,14 @@ def test_no_model_falls_back_to_the_interim_list(web_env, clients) -> None:
 
 
 def test_a_model_for_other_features_falls_back(model_env, tmp_path) -> None:
-    from joinedup.web.data import DataService
+    from joinedup.published import Figures
 
     bad = tmp_path / "risk-model"
     shutil.copytree(model_env.model_dir, bad)
     meta = json.loads((bad / "model.json").read_text())
     meta["features"] = meta["features"][:-1]
     (bad / "model.json").write_text(json.dumps(meta))
-    data = DataService(model_env.warehouse, model_env.warehouse.parent / "x.duckdb", bad)
+    data = Figures(model_env.warehouse, risk_model=bad, cache=False)
     try:
         assert data.risk_model() is None
         assert "other features" in data.casefinding_method()
@@ -252,7 +250,7 @@ def test_population_page_with_the_model(model_env) -> None:
     assert f"{round(0.02 * n):,} people ({100 * round(0.02 * n) / n:.1f}%)" in text
     assert "<svg" in text and 'role="img"' in text
     # Tier counts add up to the registered population (none hidden at this size).
-    tiers = model_env.app.state.data.segments("tier")
+    tiers = model_env.app.state.figures.segments("tier")
     whole = tiers[tiers["footprint_code"] == "ALL"]
     assert int(whole["people"].sum()) == n
     # The model card: AUROC and calibration of the validation year, worked out here.
@@ -294,7 +292,7 @@ def test_population_api_matches_the_page(model_env) -> None:
 
 def test_population_page_suppresses_small_counts(model_env, monkeypatch) -> None:
     """Three people in segment 3: hidden, with a second cell in each margin."""
-    data = model_env.app.state.data
+    data = model_env.app.state.figures
     fp = data.population()["footprints"][0]["footprint_code"]
     segments = [1] * 500 + [4] * 200 + [3] * 3 + [8] * 40
     fake = pd.DataFrame(
@@ -303,13 +301,17 @@ def test_population_page_suppresses_small_counts(model_env, monkeypatch) -> None
             "footprint_code": fp,
             "segment": segments,
             "emergency_admissions": 1,
+            "emergency_bed_days": 2,
+            "ae_attendances": 0,
             "cost": 100.0,
             "index_date": pd.Timestamp("2026-01-01"),
         }
     )
-    data.segments()  # the real tables are cached; put them back afterwards
+    from joinedup.published.store import FigureStore
+
+    # Figures kept nowhere (neither in memory nor on disk), people made up.
+    monkeypatch.setattr(data, "store", FigureStore(None, "test"))
     monkeypatch.setattr(data, "people", lambda: fake)
-    monkeypatch.delitem(data._memo, "population_tables")
     text = model_env.clients["analyst"].get("/population").text
     row = re.search(r"<tr><td>3\. Acutely ill, likely to recover</td>(.*?)</tr>", text, re.S)
     assert row and row.group(1).count(">*<") >= 3  # people, share, rates all hidden
@@ -322,14 +324,18 @@ def test_population_page_suppresses_small_counts(model_env, monkeypatch) -> None
 
 def test_segment_table_protects_both_margins() -> None:
     """A hand-worked two-footprint table: A has 3 people in segment 3."""
-    from joinedup.web.population import segment_table
+    from joinedup.risk.segments import segment_summary
 
     cells = {("A", 1): 100, ("A", 4): 50, ("A", 3): 3, ("B", 1): 80, ("B", 4): 40, ("B", 3): 20}
     rows = [(fp, seg) for (fp, seg), k in cells.items() for _ in range(k)]
     people = pd.DataFrame(rows, columns=["footprint_code", "segment"]).assign(
-        person_id=lambda f: [f"p{i}" for i in range(len(f))], emergency_admissions=0, cost=0.0
+        person_id=lambda f: [f"p{i}" for i in range(len(f))],
+        emergency_admissions=0,
+        emergency_bed_days=0,
+        ae_attendances=0,
+        cost=0.0,
     )
-    t = segment_table(people, "segment").set_index(["footprint_code", "segment"])
+    t = segment_summary(people, "footprint").frame.set_index(["footprint_code", "segment"])
     hidden = {i for i, v in t["people"].items() if pd.isna(v)}
     assert ("A", 3) in hidden
     assert t.loc[("ALL", 1), "people"] == 180 and t.loc[("ALL", 3), "people"] == 23
@@ -358,3 +364,42 @@ def test_population_page_needs_sign_in(model_env) -> None:
     with TestClient(model_env.app, base_url="https://testserver") as anon:
         r = anon.get("/population", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_segments_agree_on_every_interface(model_env, tmp_path) -> None:
+    """The API, the population page and `joinedup segments` give one segment table (the
+    command computes it afresh: no figures store, its own connection)."""
+    from typer.testing import CliRunner
+
+    from joinedup.cli import app as cli
+
+    api = model_env.clients["analyst"].get("/api/population").json()
+    out = tmp_path / "segments.csv"
+    r = CliRunner().invoke(
+        cli,
+        ["segments", "--by", "footprint", "--out", str(out), "--warehouse",
+         str(model_env.warehouse), "--model", str(model_env.model_dir)],
+        env={"JOINEDUP_FIGURES_CACHE": str(tmp_path / "fresh")},
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    frame = pd.read_csv(out, dtype={"footprint_code": str})
+    for kind, rows in (("segment", api["segments"]), ("tier", api["tiers"])):
+        mine = frame[frame["table"] == kind]
+        cli_cells = {
+            (f, int(k)): (None if pd.isna(p) else int(p), None if pd.isna(c) else round(c, 6))
+            for f, k, p, c in zip(mine.footprint_code, mine[kind], mine.people,
+                                  mine.cost_per_head, strict=True)
+        }  # fmt: skip
+        api_cells = {
+            (x["footprint_code"], x[kind]): (
+                x["people"],
+                None if x["cost_per_head"] is None else round(x["cost_per_head"], 6),
+            )
+            for x in rows
+        }
+        assert cli_cells == api_cells, kind
+    # The page: the partnership's people in each tier, as the API has them.
+    text = model_env.clients["analyst"].get("/population").text
+    for x in api["tiers"]:
+        if x["footprint_code"] == "ALL" and x["people"] is not None:
+            assert f"{x['people']:,} people" in text

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
+from joinedup.access import accounts
 from joinedup.cli import app
-from joinedup.web import accounts
 
 pytestmark = pytest.mark.integration
 
@@ -56,3 +56,27 @@ def test_users_demo_creates_one_user_per_role(web_env, tmp_path) -> None:
 def test_serve_without_a_warehouse_says_what_to_do(tmp_path) -> None:
     r = CliRunner().invoke(app, ["serve", "--warehouse", str(tmp_path / "none.duckdb")])
     assert r.exit_code == 1 and "joinedup demo" in r.output
+
+
+def test_report_board_runs_without_the_web_framework(web_env, tmp_path) -> None:
+    """The board pack is a report, not a web page: writing it imports no FastAPI."""
+    import subprocess
+    import sys
+
+    settings = web_env.app.state.settings
+    code = (
+        "import sys\n"
+        "from joinedup.cli import app\n"
+        "try:\n"
+        "    app(sys.argv[1:], standalone_mode=False)\n"
+        "finally:\n"
+        "    print('web modules:', sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('fastapi', 'starlette', 'uvicorn') or m.startswith('joinedup.web')))\n"
+    )
+    args = ["report", "board", "--quarter", "2026Q1", "--out", str(tmp_path), "--formats",
+            "xlsx", "--warehouse", str(settings.warehouse), "--programme-db",
+            settings.programme_db]  # fmt: skip
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "web modules: []" in r.stdout, r.stdout
+    assert (tmp_path / "board-pack-2026Q1.xlsx").exists()

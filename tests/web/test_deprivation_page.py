@@ -7,7 +7,7 @@ import re
 import pytest
 
 from joinedup.measures.deprivation import inequality_for
-from joinedup.web.charts import fmt_value
+from joinedup.measures.labels import fmt_value
 
 pytestmark = pytest.mark.integration
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 def test_measure_page_shows_the_latest_years_indices_and_why_some_are_missing(
     web_env, clients
 ) -> None:
-    data = web_env.app.state.data
+    data = web_env.app.state.figures
     with data._lock:
         latest = inequality_for(data.wh, "emergency_admissions", cache=False).iloc[-1]
     page = clients["analyst"].get("/measures/emergency_admissions")
@@ -38,7 +38,7 @@ def test_board_pack_gives_each_measures_inequality_in_words_and_in_the_workbook(
 
     from openpyxl import load_workbook
 
-    data = web_env.app.state.data
+    data = web_env.app.state.figures
     with data._lock:
         yearly = inequality_for(data.wh, "emergency_admissions", cache=False)
     # The 2026 Q1 pack reads the financial year that quarter ends (2025-26).
@@ -63,7 +63,7 @@ def test_board_pack_gives_each_measures_inequality_in_words_and_in_the_workbook(
 
 
 def test_the_api_gives_each_years_indices(web_env, clients) -> None:
-    data = web_env.app.state.data
+    data = web_env.app.state.figures
     with data._lock:
         yearly = inequality_for(data.wh, "emergency_admissions", cache=False)
     body = clients["board"].get("/api/measures/emergency_admissions/inequality").json()

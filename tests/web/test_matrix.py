@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from joinedup.access.roles import ACCESS, PUBLIC, ROLES
 from joinedup.web.app import route_names
-from joinedup.web.roles import ACCESS, PUBLIC, ROLES
 
 from .conftest import csrf_of
 

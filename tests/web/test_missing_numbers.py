@@ -11,7 +11,7 @@ import jinja2
 import pandas as pd
 import pytest
 
-from joinedup.web.pages import _for_template
+from joinedup.web.render import for_template as _for_template
 
 pytestmark = pytest.mark.unit
 

@@ -10,11 +10,10 @@ pytestmark = pytest.mark.integration
 
 def test_table_matches_the_opportunity_api(web_env, clients) -> None:
     from joinedup.opportunity import opportunity_table
-    from joinedup.web.opportunity import PAGE_MEASURES
 
-    data = web_env.app.state.data
+    data = web_env.app.state.figures
     with data._lock:
-        direct = opportunity_table(data.wh, "practice", measures=list(PAGE_MEASURES))
+        direct = opportunity_table(data.wh, "practice")
     body = clients["board"].get("/api/opportunity").json()
     assert [r["measure_id"] for r in body] == list(direct["measure_id"])
     for r, (_, d) in zip(body, direct.iterrows(), strict=True):
@@ -30,7 +29,7 @@ def test_table_matches_the_opportunity_api(web_env, clients) -> None:
 def test_units_behind_a_row_sum_to_the_total_and_hide_small_counts(web_env, clients) -> None:
     from joinedup.opportunity import opportunity
 
-    data = web_env.app.state.data
+    data = web_env.app.state.figures
     with data._lock:
         opp = opportunity(data.wh, "emergency_admissions", "practice")
     body = clients["analyst"].get("/api/opportunity/emergency_admissions").json()

@@ -13,7 +13,9 @@ import io
 import pandas as pd
 import pytest
 
-from joinedup.web.roles import ROLES
+from joinedup.access.roles import ROLES
+
+from .conftest import warehouse_sql
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +46,7 @@ def test_contract_rows_for_the_practices_own_clinician(web_env, api, tokens) -> 
         assert {"person_id", "event", "date", "provider_code", "nhs_number"} <= set(row)
         assert row["event"] in ("ae_attendance", "emergency_admission", "discharge")
         assert row["nhs_number"] in web_env.nhs_numbers
-    data = web_env.app.state.data
+    data = web_env.app.state.figures
     with data._lock:
         direct = activity_feed(data.wh, web_env.practice, 28)
     assert [(x["person_id"], x["event"], x["date"]) for x in rows] == [
@@ -53,8 +55,10 @@ def test_contract_rows_for_the_practices_own_clinician(web_env, api, tokens) -> 
     ]
     # Every patient is registered with the practice (checked in the warehouse itself).
     ids = {x["person_id"] for x in rows}
-    practices = data._sql(
-        "SELECT DISTINCT practice_code FROM person WHERE list_contains(?, person_id)", [list(ids)]
+    practices = warehouse_sql(
+        web_env.app,
+        "SELECT DISTINCT practice_code FROM person WHERE list_contains(?, person_id)",
+        [list(ids)],
     )
     assert set(practices["practice_code"]) == {web_env.practice}
     assert body["end"] >= body["start"]
@@ -93,7 +97,7 @@ def test_days_are_checked(web_env, api, tokens) -> None:
 
 
 def test_every_view_and_export_is_audited(web_env, clients) -> None:
-    from joinedup.web.accounts import search_audit
+    from joinedup.access.audit import search_audit
 
     engine = web_env.app.state.accounts
     c = clients["clinician"]
@@ -120,7 +124,7 @@ def test_every_view_and_export_is_audited(web_env, clients) -> None:
 def _ids(web_env, days):
     from joinedup.practice.feed import activity_feed
 
-    data = web_env.app.state.data
+    data = web_env.app.state.figures
     with data._lock:
         return set(activity_feed(data.wh, web_env.practice, days)["person_id"])
 
@@ -148,7 +152,7 @@ def test_practices_list_for_cluster_and_footprint_leads(web_env, clients) -> Non
     assert r.status_code == 200
     rows = r.json()
     assert {x["practice_code"] for x in rows} == set(
-        web_env.app.state.data.practices()["practice_code"]
+        web_env.app.state.figures.practices()["practice_code"]
     )
     for x in rows:
         for e in ("ae_attendance", "emergency_admission", "discharge"):
@@ -160,9 +164,9 @@ def test_practices_list_for_cluster_and_footprint_leads(web_env, clients) -> Non
 
 def test_practice_charts_draw(web_env, clients) -> None:
     c = clients["analyst"]
-    data = web_env.app.state.data
+    data = web_env.app.state.figures
     for mid in ("emergency_admissions", "ae_attendances"):
-        table = data.measure_table(mid, "practice")
+        table = data.measure(mid, "practice")
         mine = table[table["group"] == web_env.practice]
         spc = c.get(f"/practices/{web_env.practice}/measures/{mid}/spc.svg")
         # A series with a suppressed month is not charted: dropping small counts but

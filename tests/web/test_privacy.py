@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from joinedup.web.roles import ROLES
+from joinedup.access.roles import ROLES
 
 from .test_matrix import sample_requests
 

@@ -7,8 +7,6 @@ never the other way round.
 
 from __future__ import annotations
 
-import os
-
 import typer
 
 from joinedup import __version__
@@ -33,8 +31,7 @@ def _root(
     backend: str = typer.Option(
         None,
         "--backend",
-        envvar="JOINEDUP_BACKEND",
-        help="Warehouse engine: duckdb (default) or spark.",
+        help="Warehouse engine: duckdb or spark (default: $JOINEDUP_BACKEND or duckdb).",
     ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
@@ -42,7 +39,9 @@ def _root(
 ) -> None:
     """Shared analytics and programme platform for an integrated care partnership."""
     if backend:
-        os.environ["JOINEDUP_BACKEND"] = backend
+        from joinedup.settings import BACKEND
+
+        BACKEND.set(backend)  # for every warehouse this process (and its children) opens
 
 
 def _register() -> None:

@@ -41,48 +41,69 @@ def _scenarios(out: Path, warehouse: Path) -> None:
     console.print(f"scenario charts (SVG and PNG): {paths[0].parent}")
 
 
-def _opportunities(warehouse: Path) -> None:
-    """The ten largest opportunities by practice against the best quartile."""
+def _train(out: Path, warehouse: Path) -> None:
+    """Train the emergency admission risk model and write its card."""
+    from joinedup.risk.model import train
+    from joinedup.warehouse import open_warehouse
+
+    with open_warehouse(warehouse, read_only=True) as wh, console.status("training"):
+        train(wh, out / "risk-model")
+    console.print(f"model card: {out / 'risk-model'}")
+
+
+def _publish(warehouse: Path) -> None:
+    """Compute every published figure (what the web app, API and board pack show)."""
+    from joinedup.cli.publish import publish
+
+    publish(warehouse=warehouse, out=None)
+
+
+def _show(warehouse: Path) -> None:
+    """The headline measures, the largest opportunities, the segments and the
+    programme evaluation, from the published figures (what the web app shows)."""
+    from joinedup.cli.measures import print_headline
     from joinedup.cli.opportunity import print_table
-    from joinedup.opportunity import opportunity_table
-    from joinedup.warehouse import open_warehouse
-
-    wh = open_warehouse(warehouse, read_only=True)
-    try:
-        measures = ["emergency_admissions", "emergency_admissions_65plus",
-                    "chronic_acsc_admissions", "ae_attendances"]  # fmt: skip
-        table = opportunity_table(wh, "practice", measures=measures)
-        print_table(table, top=10, title="Top ten opportunities (practices, best quartile)")
-    finally:
-        wh.close()
-
-
-def _risk(out: Path, warehouse: Path) -> None:
-    """Train the risk model, segment the population and evaluate the programme."""
-    from rich.table import Table
-
+    from joinedup.published import Figures
     from joinedup.risk.evaluate import RTM_WARNING, evaluate_programme
-    from joinedup.risk.model import score_people, train
-    from joinedup.risk.segments import segment_people, segment_summary
-    from joinedup.warehouse import open_warehouse
+    from joinedup.risk.segments import PARTNERSHIP
 
-    with open_warehouse(warehouse, read_only=True) as wh:
-        trained = train(wh, out / "risk-model")
-        console.print(f"model card: {out / 'risk-model'}")
-        people = segment_people(score_people(wh, trained.model))
+    console.rule("Headline measures (latest year, SPC icons on the monthly series)")
+    print_headline(warehouse)
+    with Figures(warehouse) as figures:
+        console.rule("Where is the opportunity?")
+        print_table(
+            figures.opportunity_table("practice"),
+            top=10,
+            title="Top ten opportunities (practices against the best quartile)",
+        )
+        console.rule("Who needs help first: segments, tiers, evaluation")
         for kind, title in (("segment", "Bridges to Health segments"), ("tier", "Kaiser tiers")):
-            frame = segment_summary(people, kind=kind).frame
-            table = Table(*[str(c) for c in frame.columns], title=title)
-            for row in frame.itertuples(index=False):
-                table.add_row(*[f"{v:,.0f}" if isinstance(v, float) else str(v) for v in row])
-            console.print(table)
-        ev = evaluate_programme(wh, "telephone_care_management").as_dict()
+            frame = figures.segments(kind)
+            if frame is None:
+                continue
+            rows = frame[frame["footprint_code"] == PARTNERSHIP]
+            console.print(f"[bold]{title}[/] (people; emergency admissions per 1,000; £ per head)")
+            for r in rows.itertuples():
+                people = "*" if r.people != r.people else f"{r.people:,.0f}"
+                console.print(
+                    f"  {getattr(r, kind)}. {getattr(r, kind + '_name')}: {people}; "
+                    f"{_n(r.emergency_admissions_per_1000, '{:,.0f}')}; "
+                    f"£{_n(r.cost_per_head, '{:,.0f}')}",
+                    highlight=False,
+                )
+        ev = evaluate_programme(figures.wh, "telephone_care_management").as_dict()
     console.print(
         f"Telephone care management, emergency admissions: matched rate ratio "
         f"{ev['rate_ratio']:.2f} ({ev['lower']:.2f} to {ev['upper']:.2f}); "
         f"naive before/after {ev['naive_rate_ratio']:.2f}"
     )
     console.print(f"[yellow]{RTM_WARNING}[/]")
+
+
+def _n(value: object, fmt: str) -> str:
+    from joinedup.measures.labels import is_missing
+
+    return "*" if is_missing(value) else fmt.format(value)
 
 
 def _serve(warehouse: Path, port: int) -> None:
@@ -120,14 +141,14 @@ def demo(
         console.print(f"using the demo economy in {out} (--rebuild to build it again)")
     console.rule("Population summary")
     console.print(population_summary(warehouse))
-    console.rule("Headline measures (latest year, SPC icons on the monthly series)")
-    from joinedup.cli.measures import print_headline
-
-    print_headline(warehouse)
-    console.rule("Where is the opportunity?")
-    _opportunities(warehouse)
-    console.rule("Who needs help first: risk, segments, evaluation")
-    _risk(out, warehouse)
+    console.rule("The risk model")
+    if rebuild or not (out / "risk-model" / "model.json").exists():
+        _train(out, warehouse)
+    else:
+        console.print(f"using the risk model in {out / 'risk-model'}")
+    console.rule("Publishing every figure (measures, segments, opportunities, profiles)")
+    _publish(warehouse)
+    _show(warehouse)
     console.rule("Work programme")
     _programme(out)
     console.rule("Scenarios: shifting care out of hospital (1,000 runs, seed 42, 2023-24 prices)")

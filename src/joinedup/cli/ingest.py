@@ -30,8 +30,8 @@ def ingest(
     key_file: Path = typer.Option(
         None,
         "--key-file",
-        envvar="JOINEDUP_KEY_FILE",
-        help="Pseudonymisation key (created, mode 0600, if absent).",
+        help="Pseudonymisation key, created (mode 0600) if absent (default: $JOINEDUP_KEY_FILE "
+        "or joinedup-data/secrets/pseudonymisation.key).",
     ),
     reid_store: Path = typer.Option(
         None,

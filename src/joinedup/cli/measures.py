@@ -10,6 +10,7 @@ import typer
 from rich.table import Table as RichTable
 
 from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
+from joinedup.measures.labels import ICON_SHORT
 
 group = typer.Typer(
     help=(
@@ -40,12 +41,13 @@ def _computed(status: str, fn, *args, **kwargs):
     """``fn(*args, **kwargs)`` under a progress status; a MeasureError ends the command
     with its message."""
     from joinedup.measures.definition import MeasureError
+    from joinedup.published import NotFound
 
     try:
         with console.status(status):
             return fn(*args, **kwargs)
-    except MeasureError as exc:
-        raise fail(str(exc)) from None
+    except (MeasureError, NotFound) as exc:
+        raise fail(str(exc).strip("'\"")) from None
 
 
 def _library():
@@ -107,27 +109,47 @@ def compute_cmd(
     no_cache: bool = NoCacheOption,
     warehouse: Path = WarehouseOption,
 ) -> None:
-    """Compute measures with 95% confidence intervals; counts 1-7 are suppressed."""
-    from joinedup.measures.results import compute
+    """Compute measures with 95% confidence intervals; counts 1-7 are suppressed.
 
+    Rates are per year (annualised), as the web app, the API and the board pack show
+    them: the rows are the published figures (``joinedup.published``)."""
     if fmt not in FORMATS:
         raise fail(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if fmt in ("parquet", "xlsx") and out is None:
         raise fail(f"--format {fmt} needs --out FILE")
     library = _library()
-    levels = (0.95, 0.998) if ci998 else (0.95,)
-    results = _computed(
-        "computing measures",
-        compute,
-        warehouse_path(warehouse),
-        ids or None,
-        by=by,
-        period=period,
-        levels=levels,
-        cache=False if no_cache else None,
-        library=library,
-    )
+    if ci998:  # the published figures plus 99.8% limits (the same finalise, one more level)
+        from joinedup.measures.results import compute
+
+        results = _computed(
+            "computing measures",
+            compute,
+            _existing(warehouse),
+            ids or None,
+            by=by,
+            period=period,
+            levels=(0.95, 0.998),
+            cache=False if no_cache else None,
+            library=library,
+        )
+    else:
+        with _figures(warehouse, no_cache, library) as figures:
+            results = _computed("computing measures", figures.measures, ids or None, by, period)
     _write(results, fmt, out)
+
+
+def _existing(warehouse: Path | None) -> Path:
+    path = warehouse_path(warehouse)
+    if not path.exists():
+        raise fail(f"no warehouse at {path}; build one with `joinedup synth` or `joinedup demo`")
+    return path
+
+
+def _figures(warehouse: Path | None, no_cache: bool = False, library=None):
+    """The published figures of the warehouse (a clear error when there is none)."""
+    from joinedup.published import Figures
+
+    return Figures(_existing(warehouse), cache=False if no_cache else None, library=library)
 
 
 def _write(results, fmt: str, out: Path | None) -> None:
@@ -203,56 +225,39 @@ def spc_cmd(
     group_value: str = typer.Option(
         None, "--group", "-g", help="Group to chart (e.g. a practice)."
     ),
-    period: str = typer.Option("month", "--period", "-p", help="month or quarter."),
+    period: str = typer.Option(
+        None, "--period", "-p", help="month or quarter (default: the measure's own period)."
+    ),
     chart: Path = ChartOption,
     no_cache: bool = NoCacheOption,
     warehouse: Path = WarehouseOption,
 ) -> None:
     """Making Data Count XmR chart of one measure: icons, rule per point, optional chart."""
-    from joinedup.measures.definition import MeasureError
-    from joinedup.measures.results import spc_for
-
     _check_chart(chart)
-    library = _library()
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            frame = spc_for(
-                warehouse_path(warehouse),
-                measure_id,
-                by=by,
-                group=group_value,
-                period=period,
-                cache=False if no_cache else None,
-                library=library,
-            )
-    except MeasureError as exc:
-        raise fail(str(exc)) from None
+    with _figures(warehouse, no_cache, _library()) as figures:
+        frame = _computed("charting", figures.spc, measure_id, by, group_value, period)
     attrs = frame.attrs
-    table = RichTable("period", "value", "mean", "lower", "upper", "point", "rule")
+    table = RichTable("period", "value", "mean", "limits", "point", "rule")
     for r in frame.itertuples():
         table.add_row(
             str(r.x),
             _fmt(r.value),
             _fmt(r.mean),
-            _fmt(r.lower_limit),
-            _fmt(r.upper_limit),
-            str(r.point_type),
+            f"{_fmt(r.lower_limit)} - {_fmt(r.upper_limit)}",
+            str(r.point_type).replace("_", " "),
             str(r.rule or ""),
         )
     console.print(table)
     console.print(
-        f"{attrs['title']} ({attrs['group']}): variation [bold]{attrs['variation_icon']}[/], "
-        f"assurance [bold]{attrs['assurance_icon'] or 'no target'}[/]",
+        f"{attrs['title']} ({attrs['group']}, {attrs['unit']}): variation "
+        f"[bold]{ICON_SHORT.get(attrs['variation_icon'], '-')}[/], assurance "
+        f"[bold]{ICON_SHORT.get(attrs['assurance_icon'], 'no target')}[/]",
         highlight=False,
     )
-    from joinedup.measures.spc import SPCWarning
-
-    for w in caught:
-        if issubclass(w.category, SPCWarning):
-            console.print(f"[yellow]note:[/] {w.message}", highlight=False)
+    for note in attrs.get("warnings", []):
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
     if chart is not None:
-        from joinedup.measures.charts import spc_chart
+        from joinedup.charts.spc import spc_chart
 
         data = spc_chart(
             frame,
@@ -279,21 +284,11 @@ def funnel_cmd(
     warehouse: Path = WarehouseOption,
 ) -> None:
     """Funnel plot across practices or providers: who lies outside 95% and 99.8% limits."""
-    from joinedup.measures.variation import funnel_for
-
     _check_chart(chart)
-    library = _library()
-    frame = _computed(
-        "computing the measure by unit",
-        funnel_for,
-        warehouse_path(warehouse),
-        measure_id,
-        by,
-        period,
-        adjust_overdispersion=overdispersion,
-        cache=False if no_cache else None,
-        library=library,
-    )
+    with _figures(warehouse, no_cache, _library()) as figures:
+        frame = _computed(
+            "computing the measure by unit", figures.funnel, measure_id, by, period, overdispersion
+        )
     attrs = frame.attrs
     outside = frame[frame["outlier"] != "within"].sort_values("z")
     table = RichTable(by, "value", "95% limits", "99.8% limits", "outside")
@@ -315,20 +310,17 @@ def funnel_cmd(
         highlight=False,
     )
     if chart is not None:
-        import tempfile
+        from joinedup.charts.funnel import funnel_chart
 
-        from joinedup.measures.funnel import plot_funnel
-
-        with tempfile.TemporaryDirectory() as tmp:
-            paths = plot_funnel(
+        chart.write_bytes(
+            funnel_chart(
                 frame,
-                Path(tmp) / "funnel",
                 attrs["title"],
                 value_label=attrs["value_label"],
                 size_label=attrs["size_label"],
+                fmt=chart.suffix.lower().lstrip("."),  # type: ignore[arg-type]
             )
-            drawn = next(p for p in paths if p.suffix == chart.suffix.lower())
-            chart.write_bytes(drawn.read_bytes())
+        )
         console.print(f"wrote {chart}")
 
 
@@ -344,20 +336,12 @@ def inequality_cmd(
     warehouse: Path = WarehouseOption,
 ) -> None:
     """Inequality by deprivation: slope and relative indices (SII, RII), Core20 gap."""
-    from joinedup.measures.deprivation import inequality_for
-
     if fmt not in ("table", "csv"):
         raise fail(f"unknown format {fmt!r}; expected table or csv")
-    library = _library()
-    frame = _computed(
-        "computing the measure by IMD quintile",
-        inequality_for,
-        warehouse_path(warehouse),
-        measure_id,
-        period,
-        cache=False if no_cache else None,
-        library=library,
-    )
+    with _figures(warehouse, no_cache, _library()) as figures:
+        frame = _computed(
+            "computing the measure by IMD quintile", figures.inequality, measure_id, period
+        )
     if fmt == "csv" or out is not None:
         if out is None:
             typer.echo(frame.to_csv(index=False), nl=False)
@@ -390,44 +374,23 @@ def inequality_cmd(
         console.print(f"[yellow]note:[/] {note}", highlight=False)
 
 
-ICON_TEXT = {
-    "common_cause": "common cause",
-    "improvement_high": "improving (high)",
-    "improvement_low": "improving (low)",
-    "concern_high": "concern (high)",
-    "concern_low": "concern (low)",
-    "neither_high": "special cause (high)",
-    "neither_low": "special cause (low)",
-    "pass": "passes target",
-    "fail": "fails target",
-    "hit_and_miss": "hit and miss",
-}
-
-
-def print_headline(warehouse: Path, cache: Path | bool | None = None) -> None:
-    """Print the headline measures with their SPC icons (used by `joinedup demo`)."""
-    from joinedup.measures.results import headline
-
-    with console.status("computing the headline measures"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # trial-limit advice is for the full `spc` command
-        board = headline(warehouse, cache=cache)
-    table = RichTable(title="Headline measures (partnership)")
-    table.add_column("measure")
-    for name in ("year", "value", "95% CI", "unit", "latest month", "variation", "assurance"):
-        table.add_column(name, no_wrap=name in ("year", "latest month"))
+def print_headline(warehouse: Path, cache: bool = True) -> None:
+    """Print the headline measures with their SPC icons (used by `joinedup demo`): one
+    block of lines per measure, so it reads in an 80-column terminal."""
+    with _figures(warehouse, not cache) as figures:
+        board = _computed("computing the headline measures", figures.headline)
+    console.print("[bold]Headline measures[/] (partnership; rates per year)", highlight=False)
     for r in board.itertuples():
-        ci = "-" if _missing(r.year_lower) else f"{_fmt(r.year_lower)} - {_fmt(r.year_upper)}"
-        table.add_row(
-            r.title,
-            str(r.latest_year or "-"),
-            _fmt(r.year_value),
-            ci,
-            r.unit,
-            f"{r.latest_month or '-'}: {_fmt(r.month_value)}",
-            ICON_TEXT.get(r.variation_icon, "-"),
-            ICON_TEXT.get(r.assurance_icon, "no target"),
+        ci = "" if _missing(r.year_lower) else f" ({_fmt(r.year_lower)} to {_fmt(r.year_upper)})"
+        icons = ICON_SHORT.get(r.variation_icon, "too few points")
+        if isinstance(r.assurance_icon, str):
+            icons += f", {ICON_SHORT[r.assurance_icon]}"
+        console.print(f"[bold]{r.title}[/]", highlight=False)
+        console.print(
+            f"  {r.latest_year or '-'}: {_fmt(r.year_value)}{ci} {r.unit_label}; "
+            f"{r.latest_period or '-'}: {_fmt(r.period_value)}; {icons}",
+            highlight=False,
         )
-    console.print(table)
 
 
 @group.command("headline")
@@ -436,12 +399,7 @@ def headline_cmd(
     warehouse: Path = WarehouseOption,
 ) -> None:
     """The headline measures: latest financial year, latest month and SPC icons."""
-    from joinedup.measures.definition import MeasureError
-
-    try:
-        print_headline(warehouse_path(warehouse), cache=False if no_cache else None)
-    except MeasureError as exc:
-        raise fail(str(exc)) from None
+    print_headline(warehouse, cache=not no_cache)
 
 
 def register(app: typer.Typer) -> None:

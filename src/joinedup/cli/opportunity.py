@@ -12,6 +12,8 @@ from rich.table import Table as RichTable
 from joinedup.cli.common import WarehouseOption, console, err_console, fail, warehouse_path
 
 FORMATS = ("table", "csv", "json", "xlsx")
+#: Units whose figures are published (the web app's opportunity view).
+UNITS = ("practice", "footprint")
 
 
 def _cell(value: object) -> object:
@@ -43,61 +45,58 @@ def _emit(frame, records: list[dict], fmt: str, out: Path | None, sheet: str) ->
         err_console.print(f"wrote {len(frame):,} rows to {out}")
 
 
-def _units_table(result, top: int) -> None:
+def _units_table(result, units, top: int) -> None:
+    """The units of one measure's opportunity (``units``: published, suppressed)."""
     d = result.measure
-    title = (
-        f"{d.title}: {result.by}s against the {result.benchmark.replace('_', ' ')}"
-        f"{' (deprivation adjusted)' if result.deprivation else ''}, {result.window}"
+    console.print(
+        f"[bold]{d.title}[/]: {result.by}s against the {result.benchmark.replace('_', ' ')}"
+        f"{' (deprivation adjusted)' if result.deprivation else ''}, {result.window}",
+        highlight=False,
     )
-    t = RichTable(title=title)
-    for name in ("unit", "observed", "expected", "ratio (95% CI)", "benchmark",
-                 "avoidable (95% CI)", "bed days", "cost £", "most deprived"):  # fmt: skip
+    t = RichTable()
+    for name in ("unit", "observed", "expected", "O/E", "avoidable", "bed days", "cost £"):
         t.add_column(name, justify="left" if name == "unit" else "right")
-    for r in result.units.head(top).itertuples():
+    for r in units.head(top).itertuples():
         t.add_row(
             r.unit,
-            f"{r.observed:,.0f}",
+            _n(r.observed, "{:,.0f}"),
             f"{r.expected:,.1f}",
-            f"{r.ratio:.2f} ({r.ratio_lower:.2f}-{r.ratio_upper:.2f})",
-            f"{r.benchmark_ratio:.2f}",
-            f"{r.avoidable:,.1f} ({r.avoidable_lower:,.1f}-{r.avoidable_upper:,.1f})",
-            f"{r.bed_days:,.0f}",
-            f"{r.cost:,.0f}",
-            f"{r.most_deprived_share:.0%}",
+            _n(r.ratio, "{:.2f}"),
+            _n(r.avoidable, "{:,.1f}"),
+            _n(r.bed_days, "{:,.0f}"),
+            _n(r.cost, "{:,.0f}"),
         )
     console.print(t)
     total = result.total
     console.print(
-        f"total avoidable {total['avoidable']:,.1f} events, {total['bed_days']:,.0f} bed days, "
+        f"total avoidable {total['avoidable']:,.1f} events ({total['avoidable_lower']:,.1f} to "
+        f"{total['avoidable_upper']:,.1f}), {total['bed_days']:,.0f} bed days, "
         f"£{total['cost']:,.0f}; {total['most_deprived_share']:.0%} of the gap in the most "
-        f"deprived fifth. Per event: {result.basis.basis}.",
+        f"deprived fifth. Per event: {result.basis.basis}. * suppressed (1-7 events).",
         highlight=False,
     )
 
 
+def _n(value: object, fmt: str) -> str:
+    from joinedup.measures.labels import is_missing
+
+    return "*" if is_missing(value) else fmt.format(value)
+
+
 def print_table(table, top: int | None = None, title: str = "opportunity") -> None:
-    """Print the opportunity table (one row per measure) as a rich table."""
-    t = RichTable(title=title)
-    for name in ("#", "measure", "better", "avoidable (range)", "bed days", "cost £",
-                 "most deprived", "top units"):  # fmt: skip
-        t.add_column(
-            name,
-            justify="left" if name in ("measure", "top units") else "right",
-            no_wrap=name == "measure",
-        )
+    """Print the opportunity table (one block of lines per measure, so it reads in an
+    80-column terminal)."""
+    console.print(f"[bold]{title}[/]", highlight=False)
     rows = table if top is None else table.head(top)
     for r in rows.itertuples():
-        t.add_row(
-            str(r.rank),
-            r.measure_id,
-            r.better,
-            f"{r.avoidable:,.0f} ({r.avoidable_lower:,.0f}-{r.avoidable_upper:,.0f})",
-            f"{r.bed_days:,.0f}",
-            f"{r.cost:,.0f}",
-            f"{r.most_deprived_share:.0%}",
-            ", ".join(r.top_units[:3]),
+        console.print(f"[bold]{r.rank}. {r.title}[/] ({r.measure_id})", highlight=False)
+        console.print(
+            f"   {r.avoidable:,.0f} avoidable events ({r.avoidable_lower:,.0f} to "
+            f"{r.avoidable_upper:,.0f}), {r.bed_days:,.0f} bed days, £{r.cost:,.0f}; "
+            f"{r.most_deprived_share:.0%} in the most deprived fifth; "
+            f"largest gaps: {', '.join(r.top_units[:3])}",
+            highlight=False,
         )
-    console.print(t)
 
 
 def opportunity_cmd(
@@ -125,7 +124,8 @@ def opportunity_cmd(
     events, bed days and money. With --measure, one row per unit; without, one row per
     measure ranked by bed days, money, then avoidable events."""
     from joinedup.opportunity import OpportunityError, opportunity, opportunity_table
-    from joinedup.warehouse import open_warehouse
+    from joinedup.published import Figures, NotFound
+    from joinedup.published.opportunity import safe_units
 
     if fmt not in FORMATS:
         raise fail(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
@@ -134,32 +134,43 @@ def opportunity_cmd(
     path = warehouse_path(warehouse)
     if not path.exists():
         raise fail(f"no warehouse at {path}; give --warehouse FILE or run `joinedup demo`")
-    wh = open_warehouse(path, read_only=True)
+    # The published figures (as the web app shows them) unless asked for another view.
+    published = benchmark == "best_quartile" and target is None and not deprivation and by in UNITS
+    figures = Figures(path)
     try:
         with err_console.status("counting and standardising"):
             if measure:
-                result = opportunity(
-                    wh, measure, by, benchmark, target=target, deprivation=deprivation
+                result = (
+                    figures.opportunity(measure, by)
+                    if published
+                    else opportunity(
+                        figures.wh, measure, by, benchmark, target=target, deprivation=deprivation
+                    )
                 )
+            elif published:
+                table = figures.opportunity_table(by)
             else:
-                table = opportunity_table(wh, by, benchmark, deprivation=deprivation)
-    except (OpportunityError, ValueError, KeyError) as exc:
+                table = opportunity_table(figures.wh, by, benchmark, deprivation=deprivation)
+    except (OpportunityError, NotFound, ValueError, KeyError) as exc:
         raise fail(str(exc).strip("'\"")) from None
     finally:
-        wh.close()
+        figures.close()
     if measure:
+        units = safe_units(result)
         if fmt == "table":
-            _units_table(result, top)
+            _units_table(result, units, top)
         else:
-            _emit(result.units, result.records(), fmt, out, "opportunity")
+            from joinedup.published.opportunity import records
+
+            _emit(units, records(units), fmt, out, "opportunity")
             total = result.total
             err_console.print(
-                f"total avoidable {total['avoidable']:.6g} events over {len(result.units)} "
-                f"units ({result.window})",
+                f"total avoidable {total['avoidable']:.6g} events over {len(units)} "
+                f"units ({result.window}); observed counts of 1-7 suppressed",
                 highlight=False,
             )
     elif fmt == "table":
-        print_table(table, top, f"opportunity by {by} against the {benchmark.replace('_', ' ')}")
+        print_table(table, top, f"Opportunity by {by} against the {benchmark.replace('_', ' ')}")
     else:
         _emit(table, table.to_dict(orient="records"), fmt, out, "opportunity")
 

@@ -7,13 +7,15 @@ audited).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 from rich.table import Table as RichTable
 
-from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
+from joinedup.cli.common import WarehouseOption, console, err_console, fail, warehouse_path
 from joinedup.cli.risk_model import ModelOption, model_dir, parse_date, write_frame
+from joinedup.measures.labels import fmt_value
 
 practice_app = typer.Typer(
     help="A practice's own view: this week's hospital activity, frequent attenders, profile.",
@@ -162,52 +164,88 @@ def attenders(
 def profile(
     code: str = typer.Argument(..., help="Practice (ODS) code."),
     end: str = EndOption,
+    fmt: str = typer.Option(
+        "table", "--format", "-f", help="table, or json (the web API's profile)."
+    ),
     warehouse: Path = WarehouseOption,
 ) -> None:
-    """List size, age structure, prevalence against expected and similar practices.
-    Counts from 1 to 7 are suppressed."""
-    import pandas as pd
-
-    from joinedup.measures.suppression import suppress
-    from joinedup.practice.feed import PracticeNotFound
+    """List size, age structure, prevalence against expected and similar practices, as
+    the web app shows them: counts from 1 to 7 are suppressed (*), with the cells that
+    would reveal them."""
+    from joinedup.practice.feed import PracticeNotFound, activity_counts
     from joinedup.practice.profile import practice_profile
+    from joinedup.published import Figures, NotFound
+    from joinedup.published.population import safe_pyramid
+    from joinedup.published.practices import publish_profile
 
-    _path, wh = _open(warehouse)
-    with wh:
+    if fmt not in ("table", "json"):
+        raise fail(f"--format {fmt!r}: expected table or json")
+    path = warehouse_path(warehouse)
+    if not path.exists():
+        raise fail(f"no warehouse at {path}: run `joinedup demo` first (or pass --warehouse FILE)")
+    when = parse_date(end, "--end")
+    with Figures(path) as figures, err_console.status("profiling the practice"):
         try:
-            p = practice_profile(wh, code, parse_date(end, "--end"))
-        except (PracticeNotFound, ValueError) as exc:
-            raise fail(str(exc)) from None
-        _timeliness(wh)
+            if when is None:  # the published profile, as on the web page
+                p = figures.practice_profile(code)
+            else:
+                raw = practice_profile(figures.wh, code, when)
+                p = publish_profile(
+                    raw,
+                    safe_pyramid(raw.pyramid),
+                    activity_counts(figures.wh, 7, when),
+                    [],
+                )
+        except (NotFound, PracticeNotFound, ValueError) as exc:
+            raise fail(str(exc).strip("'\"")) from None
+        if fmt == "json":
+            typer.echo(json.dumps(p.as_dict(), indent=1))
+            return
+        _timeliness(figures.wh)
+    size = "*" if p.list_size is None else f"{p.list_size:,}"
     console.print(
         f"[bold]{p.name} ({code})[/]: cluster {p.cluster_code}, footprint {p.footprint_code}; "
-        f"{p.list_size:,} registered on {p.as_of}"
+        f"{size} registered on {p.as_of}"
     )
-    ages = p.pyramid.groupby("age_band", sort=False)["people"].sum()
-    share = p.pyramid.groupby("age_band", sort=False)["partnership_share"].sum()
     t = RichTable("age band", "people", "% of list", "% partnership", title="Age structure")
-    for band_, n in ages.items():
-        t.add_row(band_, "*" if 1 <= n <= 7 else f"{n:,}", f"{100 * n / max(p.list_size, 1):.1f}",
-                  f"{100 * share[band_]:.1f}")  # fmt: skip
+    for r in p.age_bands.itertuples():
+        t.add_row(r.age_band, _n(r.people, "{:,.0f}"), _n(r.share_of_list, "{:.1%}"),
+                  f"{r.partnership_share:.1%}")  # fmt: skip
     console.print(t)
-    prev = suppress(
-        p.prevalence, ["observed"], derived={"observed": ["prevalence", "ratio", "lower", "upper"]}
-    ).frame
     t = RichTable(
-        "condition", "on register", "prevalence", "expected", "O/E (95% CI)", "",
-        title="Long-term conditions against expected (indirect standardisation)",
+        "condition", "register", "prevalence", "expected", "O/E (95% CI)",
+        title="Long-term conditions against expected",
     )  # fmt: skip
-    for r in prev.itertuples():
-        ratio = "*" if pd.isna(r.ratio) else f"{r.ratio:.2f} ({r.lower:.2f}-{r.upper:.2f})"
-        t.add_row(r.condition, "*" if pd.isna(r.observed) else f"{int(r.observed)}",
-                  "*" if pd.isna(r.prevalence) else f"{r.prevalence:.1f}%",
-                  f"{r.expected:.1f}", ratio, r.flag or "")  # fmt: skip
+    for r in p.prevalence.itertuples():
+        ratio = "*" if _missing(r.ratio) else f"{r.ratio:.2f} ({r.lower:.2f}-{r.upper:.2f})"
+        flag = {"higher than expected": " high", "lower than expected": " low"}.get(r.flag, "")
+        t.add_row(r.condition.replace("_", " "), _n(r.observed, "{:,.0f}"),
+                  _n(r.prevalence, "{:.1f}%"), f"{r.expected:,.1f}", ratio + flag)  # fmt: skip
     console.print(t)
-    t = RichTable("practice", "list size", "aged 65+", "mean IMD decile", title="Similar practices")
-    for r in p.peers.itertuples():
-        t.add_row(f"{r.name} ({r.practice_code})", f"{r.list_size:,}",
-                  f"{100 * r.share_65_plus:.1f}%", f"{r.mean_imd:.2f}")  # fmt: skip
+    t = RichTable("practice", "list", "65+", "IMD", title="Similar practices")
+    for r in p.peers:
+        t.add_row(f"{r['name'][:34]} ({r['practice_code']})", f"{r['list_size']:,}",
+                  f"{100 * r['share_65_plus']:.1f}%", f"{r['mean_imd_decile']}")  # fmt: skip
     console.print(t)
+    if p.measures:
+        heading = f"Measures, {p.measures[0]['period']}"
+        t = RichTable("measure", "here", "peers", "all", title=heading)
+        for m in p.measures:
+            t.add_row(m["title"][:40], fmt_value(m["practice"], m["unit"]),
+                      fmt_value(m["peer_median"], m["unit"]),
+                      fmt_value(m["partnership"], m["unit"]))  # fmt: skip
+        console.print(t)
+        console.print("rates per year; peers: median of the similar practices", highlight=False)
+
+
+def _missing(value: object) -> bool:
+    from joinedup.measures.labels import is_missing
+
+    return is_missing(value)
+
+
+def _n(value: object, fmt: str) -> str:
+    return "*" if _missing(value) else fmt.format(value)
 
 
 def register(app: typer.Typer) -> None:

@@ -31,11 +31,14 @@ group.add_typer(milestone_group, name="milestone")
 DbOption = typer.Option(
     None,
     "--db",
-    envvar="JOINEDUP_PROGRAMME_DB",
-    help="Store URL: sqlite:///PATH or postgresql://... (default joinedup-data/programme.sqlite).",
+    help="Store URL: sqlite:///PATH or postgresql://... (default: $JOINEDUP_PROGRAMME_DB or "
+    "programme.sqlite beside the warehouse).",
 )
 UserOption = typer.Option(
-    None, "--user", envvar="JOINEDUP_USER", help="Who is making the change (for the change log)."
+    None,
+    "--user",
+    help="Who is making the change, for the change log (default: $JOINEDUP_USER or the "
+    "login name).",
 )
 TodayOption = typer.Option(
     None, "--today", help="Rate RAG as on this date (YYYY-MM-DD; default today)."
@@ -55,6 +58,9 @@ def _date(value: str | None, option: str) -> date | None:
 
 
 def _user(user: str | None) -> str:
+    from joinedup.settings import change_user
+
+    user = user or change_user()
     if user:
         return user
     import getpass

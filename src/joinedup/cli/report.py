@@ -26,14 +26,16 @@ def board(
     programme_db: str = typer.Option(
         None,
         "--programme-db",
-        envvar="JOINEDUP_PROGRAMME_DB",
-        help="Programme store URL or SQLite file.",
+        help="Programme store URL or SQLite file (default: $JOINEDUP_PROGRAMME_DB or "
+        "programme.sqlite beside the warehouse).",
     ),
 ) -> None:
     """Write the board pack for a quarter: board-pack-QUARTER.{html,pdf,xlsx}."""
-    from joinedup.web import boardpack
-    from joinedup.web.config import WebSettings
-    from joinedup.web.data import DataService
+    from joinedup import settings
+    from joinedup.programme.store import normalise_url
+    from joinedup.published import Figures
+    from joinedup.published.figures import HEADLINE_MEASURES
+    from joinedup.reports import boardpack
 
     wanted = [f.strip().lower() for f in formats.split(",") if f.strip()]
     bad = [f for f in wanted if f not in ("html", "pdf", "xlsx")]
@@ -46,22 +48,21 @@ def board(
     path = warehouse_path(warehouse)
     if not path.exists():
         raise fail(f"no warehouse at {path}: run `joinedup demo` first (or pass --warehouse FILE)")
-    settings = WebSettings(warehouse=path, programme_db=programme_db)
-    data = DataService(settings.warehouse, settings.reidentification)
-    with console.status(f"Gathering the board pack for {quarter}"):
-        pack = boardpack.build(data, settings.programme_db, quarter, settings.headline_measures)
-    out.mkdir(parents=True, exist_ok=True)
-    writers = {
-        "html": lambda: boardpack.to_html(pack).encode(),
-        "pdf": lambda: boardpack.to_pdf(pack),
-        "xlsx": lambda: boardpack.to_xlsx(pack),
-    }
-    for fmt in wanted:
-        target = out / f"board-pack-{pack.quarter}.{fmt}"
-        with console.status(f"Writing {target}"):
-            target.write_bytes(writers[fmt]())
-        console.print(f"wrote {target}")
-    data.close()
+    url = normalise_url(programme_db) if programme_db else settings.programme_url(path)
+    with Figures(path) as figures:
+        with console.status(f"Gathering the board pack for {quarter}"):
+            pack = boardpack.build(figures, url, quarter, HEADLINE_MEASURES)
+        out.mkdir(parents=True, exist_ok=True)
+        writers = {
+            "html": lambda: boardpack.to_html(pack).encode(),
+            "pdf": lambda: boardpack.to_pdf(pack),
+            "xlsx": lambda: boardpack.to_xlsx(pack),
+        }
+        for fmt in wanted:
+            target = out / f"board-pack-{pack.quarter}.{fmt}"
+            with console.status(f"Writing {target}"):
+                target.write_bytes(writers[fmt]())
+            console.print(f"wrote {target}")
 
 
 def register(app: typer.Typer) -> None:

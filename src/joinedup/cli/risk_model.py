@@ -15,20 +15,21 @@ from rich.table import Table as RichTable
 
 from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
 
-DEFAULT_MODEL_DIR = Path("joinedup-data") / "risk-model"
-
 ModelOption = typer.Option(
     None,
     "--model",
     "-m",
-    envvar="JOINEDUP_RISK_MODEL",
-    help="Folder of the trained risk model (default: risk-model beside the warehouse).",
+    help="Folder of the trained risk model (default: $JOINEDUP_RISK_MODEL or risk-model "
+    "beside the warehouse).",
 )
 
 
 def model_dir(model: Path | None, warehouse: Path) -> Path:
-    """The model folder: as given, or ``risk-model`` beside the warehouse file."""
-    return model if model is not None else warehouse.parent / DEFAULT_MODEL_DIR.name
+    """The model folder: as given, else ``$JOINEDUP_RISK_MODEL`` or ``risk-model`` beside
+    the warehouse file (:func:`joinedup.settings.risk_model_dir`)."""
+    from joinedup.settings import risk_model_dir
+
+    return model if model is not None else risk_model_dir(warehouse)
 
 
 def parse_date(value: str | None, option: str = "--as-of") -> date | None:

@@ -41,40 +41,34 @@ def _ratio(v: float | None) -> str:
 
 
 def show_comparison(results: dict) -> None:
-    """Print scenarios side by side (used by `scenario compare` and `joinedup demo`)."""
-    from rich.table import Column, Table
-
-    t = Table(
-        Column("scenario", no_wrap=True),
-        "bed days, last year",
-        "beds @85%",
-        "WTE",
-        "savings",
-        "investment",
-        "NPV (P10 to P90)",
-        "ROI",
-        "payback",
-        caption="P50 unless stated; savings and investment over the horizon, undiscounted; "
-        "NPV at 3.5%; £m at 2023-24 prices",
-    )
+    """Print scenarios one after another (used by `scenario compare` and `joinedup demo`):
+    a short block each, so they read in an 80-column terminal."""
     for name, r in results.items():
         s, last = r.summary, r.summary["years"][-1]
         n = s["npv"]
-        t.add_row(
-            name,
-            f"{last['bed_days']['p50']:,.0f} (without: {last['baseline_bed_days']['p50']:,.0f})",
-            f"{last['beds_at_85']['p50']:,.0f}",
-            f"{last['wte']['p50']:,.0f}",
-            _money(s["total_gross_savings"]["p50"]),
-            _money(s["total_investment"]["p50"]),
-            f"{_money(n['p50'])} ({_money(n['p10'])} to {_money(n['p90'])})",
-            _ratio(s["roi"]["p50"]),
-            "-" if s["payback_year"]["p50"] is None else f"year {s['payback_year']['p50']:.0f}",
+        year = s["payback_year"]["p50"]
+        payback = "-" if year is None else f"year {year:.0f}"
+        console.print(f"[bold]{name}[/]", highlight=False)
+        console.print(
+            f"  final year: {last['bed_days']['p50']:,.0f} bed days (without it "
+            f"{last['baseline_bed_days']['p50']:,.0f}), {last['beds_at_85']['p50']:,.0f} beds "
+            f"at 85%, {last['wte']['p50']:,.0f} WTE",
+            highlight=False,
         )
-    console.print(t)
-    for name, r in results.items():
-        for w in r.summary["warnings"]:
-            console.print(f"[yellow]warning:[/] {name}: {w}")
+        console.print(
+            f"  savings {_money(s['total_gross_savings']['p50'])}, investment "
+            f"{_money(s['total_investment']['p50'])}, NPV {_money(n['p50'])} "
+            f"({_money(n['p10'])} to {_money(n['p90'])}), ROI {_ratio(s['roi']['p50'])}, "
+            f"payback {payback}",
+            highlight=False,
+        )
+        for w in s["warnings"]:
+            console.print(f"  [yellow]warning:[/] {w}", highlight=False)
+    console.print(
+        "P50 unless stated (P10 to P90 in brackets); savings and investment over the "
+        "horizon, undiscounted; NPV at 3.5%; 2023-24 prices",
+        highlight=False,
+    )
 
 
 def _run(names: list[str], warehouse: Path | None, runs: int, seed: int, projection: Path | None):

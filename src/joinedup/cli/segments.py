@@ -7,9 +7,10 @@ from pathlib import Path
 import typer
 from rich.table import Table as RichTable
 
-from joinedup.cli.common import WarehouseOption, console, fail
+from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
 from joinedup.cli.risk_model import (
     ModelOption,
+    model_dir,
     open_model_and_warehouse,
     parse_date,
     write_frame,
@@ -34,12 +35,21 @@ def segments(
         None, "--out", "-o", help="Write the segment and tier tables to FILE.csv or FILE.xlsx."
     ),
 ) -> None:
-    """People, activity and cost by Bridges to Health segment and Kaiser tier."""
-    from joinedup.risk.model import score_people
-    from joinedup.risk.segments import PyramidThresholds, segment_people, segment_summary
+    """People, activity and cost by Bridges to Health segment and Kaiser tier (the
+    tables the web app shows; counts of 1-7 people suppressed, with the cells that
+    would reveal them)."""
+    import pandas as pd
 
-    area = {"none": None, "footprint": "footprint", "practice": "practice"}
-    if by not in area:
+    from joinedup.published import Figures
+    from joinedup.risk.model import score_people
+    from joinedup.risk.segments import (
+        PARTNERSHIP,
+        PyramidThresholds,
+        segment_people,
+        segment_summary,
+    )
+
+    if by not in ("none", "footprint", "practice"):
         raise fail(f"--by {by!r}: expected none, footprint or practice")
     if out is not None and out.suffix.lower() not in (".csv", ".xlsx"):
         raise fail(f"--out {out}: expected a file name ending .csv or .xlsx")
@@ -49,20 +59,28 @@ def segments(
         raise fail(str(exc)) from None
     when = parse_date(as_of)
     fitted, wh = open_model_and_warehouse(model, warehouse)
+    area = "footprint" if by == "none" else by
+    published = when is None and thresholds == PyramidThresholds()
     with wh, console.status("scoring and segmenting every registered person"):
-        people = segment_people(score_people(wh, fitted, when), thresholds)
-    tables = {kind: segment_summary(people, area[by], kind) for kind in ("segment", "tier")}
+        if published:  # the figures the web app and the API show
+            figures = Figures(wh, risk_model=model_dir(model, warehouse_path(warehouse)))
+            tables = {kind: figures.segments(kind, area) for kind in ("segment", "tier")}
+        else:
+            people = segment_people(score_people(wh, fitted, when), thresholds)
+            tables = {k: segment_summary(people, area, k).frame for k in ("segment", "tier")}
     if by == "none":
-        for kind, result in tables.items():
-            t = RichTable(
-                kind, "people", "% people", "emerg. adm. /1000", "bed days /1000",
-                "A&E /1000", "cost/head £", "% cost",
-                title=f"By {'Bridges to Health segment' if kind == 'segment' else 'Kaiser tier'}"
-                " (activity in the last 12 months)",
-            )  # fmt: skip
-            for r in result.frame.itertuples():
+        for kind, frame in tables.items():
+            rows = frame[frame["footprint_code"] == PARTNERSHIP]
+            console.print(
+                f"[bold]By {'Bridges to Health segment' if kind == 'segment' else 'Kaiser tier'}"
+                "[/] (the partnership; activity in the last 12 months)",
+                highlight=False,
+            )
+            t = RichTable(kind, "people", "%", "adm/1000", "bed d/1000", "A&E/1000", "£/head",
+                          "% cost")  # fmt: skip
+            for r in rows.itertuples():
                 t.add_row(
-                    f"{getattr(r, kind)} {getattr(r, kind + '_name')}",
+                    f"{getattr(r, kind)} {getattr(r, kind + '_name')[:24]}",
                     _n(r.people, "{:,.0f}"),
                     _n(r.share_of_people, "{:.1%}"),
                     _n(r.emergency_admissions_per_1000, "{:,.0f}"),
@@ -73,25 +91,19 @@ def segments(
                 )
             console.print(t)
     else:
-        for kind, result in tables.items():
-            console.print(f"{kind}: {len(result.frame):,} rows by {by}")
-    hidden = sum(len(r.log) for r in tables.values())
+        for kind, frame in tables.items():
+            console.print(f"{kind}: {len(frame):,} rows by {by} (area ALL: the partnership)")
+    hidden = sum(int(f["people"].isna().sum()) for f in tables.values())
     if hidden:
         console.print(f"{hidden} cells suppressed (counts of 1-7 and what they would reveal)")
     if out is not None:
         if out.suffix.lower() == ".xlsx":
-            import pandas as pd
-
             out.parent.mkdir(parents=True, exist_ok=True)
             with pd.ExcelWriter(out) as xl:
-                for kind, result in tables.items():
-                    result.frame.to_excel(xl, sheet_name=kind, index=False)
+                for kind, frame in tables.items():
+                    frame.to_excel(xl, sheet_name=kind, index=False)
         else:
-            import pandas as pd
-
-            both = pd.concat(
-                [r.frame.assign(table=k) for k, r in tables.items()], ignore_index=True
-            )
+            both = pd.concat([f.assign(table=k) for k, f in tables.items()], ignore_index=True)
             write_frame(both, out)
         console.print(f"wrote {out}")
 

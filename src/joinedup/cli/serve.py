@@ -19,9 +19,8 @@ def serve(
     programme_db: str = typer.Option(
         None,
         "--programme-db",
-        envvar="JOINEDUP_PROGRAMME_DB",
         help="Programme store URL or SQLite file (users, sessions, audit log); "
-        "default programme.sqlite beside the warehouse.",
+        "default $JOINEDUP_PROGRAMME_DB or programme.sqlite beside the warehouse.",
     ),
     insecure_cookies: bool = typer.Option(
         False,
@@ -32,7 +31,7 @@ def serve(
     """Serve the web app (pages and JSON API, /openapi.json) on the warehouse."""
     import uvicorn
 
-    from joinedup.web.accounts import list_users, make_accounts_engine
+    from joinedup.access.accounts import list_users, make_accounts_engine
     from joinedup.web.app import create_app
     from joinedup.web.config import WebSettings
 
@@ -49,15 +48,12 @@ def serve(
         )
     app = create_app(settings)
 
-    # Draw the overview's headline measures, score the population (case finding,
-    # segments) and rank the opportunities while the server starts, so the first pages
-    # a newcomer opens are quick.
+    # Compute (or load) every published figure while the server starts, so that the
+    # first pages anyone opens are a lookup and a render.
     def warm() -> None:
-        from joinedup.web.opportunity import warm as warm_opportunity
+        from joinedup.published.publish import publish
 
-        app.state.data.headline(settings.headline_measures)
-        app.state.data.segments()
-        warm_opportunity(app.state.data)
+        publish(app.state.figures)
 
     threading.Thread(target=warm, daemon=True).start()
     console.print(f"joinedup web app on [bold]http://{host}:{port}/[/] (warehouse {path})")

@@ -14,21 +14,22 @@ users_app = typer.Typer(help="Users of the web app and API.", no_args_is_help=Tr
 ProgrammeDbOption = typer.Option(
     None,
     "--programme-db",
-    envvar="JOINEDUP_PROGRAMME_DB",
-    help="Programme store URL or SQLite file (default programme.sqlite beside the warehouse).",
+    help="Programme store URL or SQLite file (default: $JOINEDUP_PROGRAMME_DB or "
+    "programme.sqlite beside the warehouse).",
 )
 
 
-def _engine(programme_db: str | None):
-    from joinedup.web.accounts import make_accounts_engine
-    from joinedup.web.config import default_programme_url
+def _engine(programme_db: str | None, warehouse: Path | None = None):
+    """The accounts engine on --programme-db, else the programme store of the settings
+    (beside ``warehouse``, default the default warehouse); a bad URL is a clean error."""
+    from joinedup.access.accounts import make_accounts_engine
+    from joinedup.programme.errors import StoreURLError
+    from joinedup.settings import programme_url
 
-    url = (
-        programme_db
-        if programme_db and "://" in programme_db
-        else (f"sqlite:///{programme_db}" if programme_db else default_programme_url())
-    )
-    return make_accounts_engine(url)
+    try:
+        return make_accounts_engine(programme_db or programme_url(warehouse))
+    except StoreURLError as exc:
+        raise fail(str(exc)) from None
 
 
 @users_app.command("add")
@@ -49,7 +50,7 @@ def add(
     programme_db: str = ProgrammeDbOption,
 ) -> None:
     """Add a user (the first administrator, or anyone)."""
-    from joinedup.web.accounts import AccountError, add_user
+    from joinedup.access.accounts import AccountError, add_user
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -67,7 +68,7 @@ def list_(programme_db: str = ProgrammeDbOption) -> None:
     """List the users (name, role, organisation)."""
     from rich.table import Table
 
-    from joinedup.web.accounts import list_users
+    from joinedup.access.accounts import list_users
 
     table = Table("username", "role", "organisation")
     for u in list_users(_engine(programme_db)):
@@ -106,7 +107,7 @@ def demo(
 
     import duckdb
 
-    from joinedup.web.accounts import AccountError, add_user, list_users, set_password
+    from joinedup.access.accounts import AccountError, add_user, list_users, set_password
 
     path = warehouse_path(warehouse)
     if not path.exists():
@@ -116,7 +117,7 @@ def demo(
             "SELECT practice_code FROM person GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
         ).fetchone()[0]
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else secrets.token_urlsafe(12)
-    engine = _engine(programme_db)
+    engine = _engine(programme_db, path)
     existing = {u.username for u in list_users(engine)}
     try:
         for username, role in DEMO_USERS.items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import ibis
 
 from joinedup.schema.codes import ETHNIC_GROUP
@@ -80,6 +82,22 @@ def with_age(t: ibis.Table, on: ibis.Value) -> ibis.Table:
     )
 
 
+def is_registered(p: ibis.Table, day: date | ibis.Value) -> ibis.BooleanValue:
+    """Whether each person of ``p`` (rows with ``registered_from``, ``registered_to`` and
+    ``date_of_death``) was registered with a practice and alive on ``day``: the one
+    rule for "the registered population on a day" (a date, or a date column).
+
+    Registered from ``registered_from`` (inclusive) until ``registered_to`` and alive
+    until ``date_of_death`` (both exclusive: someone who left or died that day is no
+    longer counted).
+    """
+    return (
+        (p.registered_from <= day)
+        & (p.registered_to.isnull() | (p.registered_to > day))
+        & (p.date_of_death.isnull() | (p.date_of_death > day))
+    )
+
+
 def registered_population(wh: Warehouse, periods: ibis.Table) -> ibis.Table:
     """One row per person registered and alive at the midpoint of each period.
 
@@ -88,9 +106,5 @@ def registered_population(wh: Warehouse, periods: ibis.Table) -> ibis.Table:
     """
     p = persons(wh)
     crossed = p.cross_join(periods)
-    alive = (
-        (crossed.registered_from <= crossed.period_mid)
-        & (crossed.registered_to.isnull() | (crossed.registered_to > crossed.period_mid))
-        & (crossed.date_of_death.isnull() | (crossed.date_of_death > crossed.period_mid))
-    )
+    alive = is_registered(crossed, crossed.period_mid)
     return with_age(crossed.filter(alive), crossed.period_mid)

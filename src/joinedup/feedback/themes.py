@@ -9,7 +9,6 @@ comments still count towards their themes.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -41,7 +40,9 @@ class Theme(BaseModel):
 
 def load_themes(path: Path | str | None = None) -> dict[str, Theme]:
     """Themes from YAML (default: the shipped list, or $JOINEDUP_FEEDBACK_THEMES)."""
-    path = Path(path or os.environ.get("JOINEDUP_FEEDBACK_THEMES") or DEFAULT_THEMES)
+    from joinedup.settings import feedback_themes
+
+    path = Path(path or feedback_themes() or DEFAULT_THEMES)
     data = yaml.safe_load(path.read_text()) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping of theme name to label and keywords")

@@ -20,13 +20,16 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from joinedup import settings
+
 PERSON_ID_HEX_CHARS = 20  # 80 bits: collisions negligible for a national population
-DEFAULT_KEY_FILE = Path("joinedup-data/secrets/pseudonymisation.key")
+DEFAULT_KEY_FILE = settings.DEFAULT_KEY_FILE
 
 
 def default_key_file() -> Path:
-    """The key file used when none is given: ``$JOINEDUP_KEY_FILE`` or the default."""
-    return Path(os.environ.get("JOINEDUP_KEY_FILE", DEFAULT_KEY_FILE))
+    """The key file used when none is given: ``$JOINEDUP_KEY_FILE`` or the default
+    (see :func:`joinedup.settings.key_file`)."""
+    return settings.key_file()
 
 
 def load_or_create_key(path: Path | None = None) -> bytes:

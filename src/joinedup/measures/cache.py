@@ -25,7 +25,7 @@ from joinedup.measures.definition import MeasureDefinition
 from joinedup.warehouse import Warehouse
 
 #: Bump when the engine's counting changes, so old cache entries are not reused.
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 
 
 def batch_ids(wh: Warehouse) -> list[str]:
@@ -42,13 +42,12 @@ def definition_hash(d: MeasureDefinition) -> str:
 
 
 def default_cache_dir(wh: Warehouse) -> Path | None:
-    """``$JOINEDUP_MEASURE_CACHE`` or ``<warehouse file>.measure-cache``; None in memory."""
-    env = os.environ.get("JOINEDUP_MEASURE_CACHE")
-    if env:
-        return Path(env)
-    if wh.location in ("", ":memory:") or wh.backend_name != "duckdb":
-        return None
-    return Path(f"{wh.location}.measure-cache")
+    """``$JOINEDUP_MEASURE_CACHE`` or ``<warehouse file>.measure-cache``; None in memory
+    or on a backend other than DuckDB (see :func:`joinedup.settings.measure_cache_dir`)."""
+    from joinedup.settings import measure_cache_dir
+
+    on_disk = wh.location not in ("", ":memory:") and wh.backend_name == "duckdb"
+    return measure_cache_dir(Path(wh.location) if on_disk else None)
 
 
 class MeasureCache:

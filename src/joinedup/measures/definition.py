@@ -377,12 +377,9 @@ def builtin_paths() -> list[Path]:
 
 def load_library(extra: Iterable[Path] = ()) -> dict[str, MeasureDefinition]:
     """Built-in measures plus any extra YAML files (``$JOINEDUP_MEASURES`` too), by id."""
-    import os
+    from joinedup.settings import extra_measure_files
 
-    paths = [*builtin_paths(), *extra]
-    env = os.environ.get("JOINEDUP_MEASURES")
-    if env:
-        paths += [Path(p) for p in env.split(os.pathsep) if p]
+    paths = [*builtin_paths(), *extra, *extra_measure_files()]
     library: dict[str, MeasureDefinition] = {}
     for path in paths:
         for d in load_definitions(path):

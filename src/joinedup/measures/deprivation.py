@@ -24,7 +24,8 @@ import pandas as pd
 from joinedup.measures.definition import MeasureDefinition, MeasureError, load_library
 from joinedup.measures.engine import Sources, aggregate_groupings
 from joinedup.measures.inequality import mover_difference, mover_ratio, sii
-from joinedup.measures.results import UNIT_LABELS, compute, finalise, opened_warehouse, resolve_ids
+from joinedup.measures.labels import UNIT_LABELS
+from joinedup.measures.results import compute, finalise, opened_warehouse, resolve_ids
 from joinedup.measures.stats import Estimate, z_value
 from joinedup.warehouse import Warehouse
 

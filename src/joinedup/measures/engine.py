@@ -47,6 +47,7 @@ from joinedup.measures.periods import (
 )
 from joinedup.measures.population import count_populations
 from joinedup.warehouse import Warehouse
+from joinedup.warehouse.sums import exact_sum_sql
 
 
 class Sources:
@@ -152,7 +153,8 @@ class Sources:
                 if not (kind.is_string() or kind.is_integer()):
                     continue  # grouped as text (see grouping.group_key)
                 values = [v for v in pd.unique(combos[c]) if pd.notna(v)]
-                values = [str(v) if kind.is_string() else int(v) for v in values]
+                # Sorted: distinct() gives the values in a different order each run.
+                values = sorted(str(v) if kind.is_string() else int(v) for v in values)
                 codes = range(1, len(values) + 1)
                 lookup = ibis.memtable(
                     pd.DataFrame({f"_v_{c}": values, f"_k_{c}": codes}),
@@ -276,9 +278,10 @@ class _Request:
                 out[name] = None
             elif kind == "sum":
                 out[name] = t[field]
-            else:
-                one = t[field].cast("float64") if field else ibis.literal(1.0)
-                out[name] = ibis.ifelse(where_mask(t, self.hits[hit]), one, 0.0)
+            else:  # whole numbers stay whole: their sums need no exact decimal
+                one = t[field] if field else ibis.literal(1, "int8")
+                zero = ibis.literal(0, one.type())
+                out[name] = ibis.ifelse(where_mask(t, self.hits[hit]), one, zero)
         return out
 
 
@@ -376,8 +379,9 @@ def _batch(
     where the flag holds (missing elsewhere, so a sum over no rows stays missing as it
     would be over a filtered table), and groups where it counts no row are left out.
     When any request is counted by ESP band, all are, and the others' bands are added
-    up after. The result for each request is that of :func:`grouped` over its
-    filtered rows.
+    up after. Sums are exact (:func:`~joinedup.warehouse.sums.exact_sum_sql`): the same
+    in every run, whatever order the engine adds in. The result for each request is that
+    of :func:`grouped` over its filtered rows.
     """
     t = src.events(reqs[0].source)
     keys = sorted({k for r in reqs for k in r.keys})
@@ -401,12 +405,13 @@ def _batch(
             else:
                 columns[col] = ibis.ifelse(rows, value.cast("float64"), ibis.null("float64"))
                 if req.mean:
-                    aggs += [f"count({col}) AS {col}_n", f"sum({col}) AS {col}_total"]
-                    aggs.append(f"sum({col} * {col}) AS {col}_total_sq")
+                    total, squares = exact_sum_sql(col, value), exact_sum_sql(f"{col}*{col}", value)
+                    aggs += [f"count({col}) AS {col}_n", f"{total} AS {col}_total"]
+                    aggs.append(f"{squares} AS {col}_total_sq")
                     rename.update({f"{col}_n": "n", f"{col}_total": "total"})
                     rename[f"{col}_total_sq"] = "total_sq"
                     continue
-                aggs.append(f"sum({col}) AS {col}")
+                aggs.append(f"{exact_sum_sql(col, value)} AS {col}")
             rename[col] = name
         names.append(rename)
     # The source's first day, for response bases (see Sources.first_day).

@@ -12,6 +12,7 @@ import pandas as pd
 from joinedup.derived.persons import AGE_BANDS
 from joinedup.measures.definition import GROUPINGS
 from joinedup.warehouse import Warehouse
+from joinedup.warehouse.sums import exact_sum_sql
 
 #: Person attributes grouped by integer code in events with a plan (see Sources.people).
 CODED = ("practice_code", "cluster_code", "footprint_code", "imd_quintile", "ethnic_group", "sex")
@@ -46,11 +47,15 @@ def grouped(
     """
     columns = {name: v.cast("float64") for name, v in values.items() if v is not None}
     if mean:
-        (name,) = values
-        aggs = [f"count({name}) AS n", f"sum({name}) AS total", f"sum({name} * {name}) AS total_sq"]
+        ((name, v),) = values.items()
+        aggs = [
+            f"count({name}) AS n",
+            f"{exact_sum_sql(name, v)} AS total",
+            f"{exact_sum_sql(f'{name} * {name}', v)} AS total_sq",
+        ]
     else:
         aggs = [
-            f"count(*) AS {name}" if v is None else f"sum({name}) AS {name}"
+            f"count(*) AS {name}" if v is None else f"{exact_sum_sql(name, v)} AS {name}"
             for name, v in values.items()
         ]
     return grouping_sets(wh, t, groupings, keys, columns, aggs, codes, rollup)
@@ -146,7 +151,9 @@ def grouping_sets(
 
     ``codes``, ``rollup``: group person attributes by code, and parents of practices by
     practice (see :func:`group_key`). Aggregates are sums or counts (combined by
-    summing), except those named ``_min_*`` (combined by taking the least).
+    summing), except those named ``_min_*`` (combined by taking the least). Sums of
+    fractions should be exact (:func:`~joinedup.warehouse.sums.exact_sum_sql`): the rows
+    come back sorted, so that sums combined here are added in the same order every run.
     """
     grouped = {g: group_key(t, g, codes, rollup) for g in groupings}
     sets = {name: expr for name, expr, _labels in grouped.values()}
@@ -166,7 +173,8 @@ def grouping_sets(
         f"SELECT {', '.join([*base, *gcols.values(), *aggs])} "
         f"FROM ({wh.con.compile(inner)}) AS src GROUP BY GROUPING SETS ({spec})"
     )
-    frame = wh.sql_frame(sql)
+    # The engine returns groups in whatever order its threads finish them.
+    frame = wh.sql_frame(sql).sort_values([*base, *gcols.values()], ignore_index=True)
     parts = []
     for g, (name, _expr, labels) in grouped.items():
         col = gcols[name]

@@ -43,24 +43,13 @@ from joinedup.measures.definition import (
     load_library,
 )
 from joinedup.measures.engine import Sources, aggregate_groupings
+from joinedup.measures.labels import UNIT_LABELS
 from joinedup.measures.periods import period_of
 from joinedup.measures.suppression import hidden_cells
 from joinedup.warehouse import Warehouse, open_warehouse
 
 DAYS_PER_YEAR = 365.25
 ESP_WEIGHTS = {label: weight for label, _lo, _hi, weight in ESP2013_BANDS}
-
-#: How each unit reads in a table heading.
-UNIT_LABELS = {
-    "per_1000": "per 1,000 per year",
-    "per_100000": "per 100,000 per year",
-    "percent": "%",
-    "per_person": "per person per year",
-    "cost_per_head": "£ per head per year",
-    "mean_days": "mean days",
-    "mean_score": "mean score",
-    "ratio": "ratio",
-}
 
 #: Measures `joinedup demo` and the board pack lead with.
 HEADLINE_MEASURES = (
@@ -537,7 +526,7 @@ def spc_for(
     measure: str | MeasureDefinition,
     by: str = "partnership",
     group: str | None = None,
-    period: str = "month",
+    period: str | None = None,
     *,
     rebase_at: Sequence[int] | None = None,
     fix_after_n_points: int | None = None,
@@ -546,16 +535,36 @@ def spc_for(
 ) -> pd.DataFrame:
     """XmR chart frame (Making Data Count) of one measure's series for one group.
 
-    Runs :func:`joinedup.measures.spc.xmr` on the measure's (suppressed) values per
-    period with the definition's direction of improvement and target. ``group`` is
-    required when ``by`` is not "partnership". The frame's ``attrs`` hold
-    ``variation_icon`` and ``assurance_icon`` plus ``measure_id``, ``title``, ``unit``
-    and ``group``.
+    The measure's published values per ``period`` (default: the measure's own period)
+    charted by :func:`spc_of`. ``group`` is required when ``by`` is not "partnership".
     """
     library = library if library is not None else load_library()
     d = measure if isinstance(measure, MeasureDefinition) else resolve_ids(library, [measure])[0]
     results = compute(warehouse, [d.id], by=by, period=period, cache=cache, library={d.id: d})
-    groups = sorted(results["group"].unique())
+    return spc_of(results, d, by, group, rebase_at, fix_after_n_points)
+
+
+def spc_of(
+    results: pd.DataFrame,
+    d: MeasureDefinition,
+    by: str = "partnership",
+    group: str | None = None,
+    rebase_at: Sequence[int] | None = None,
+    fix_after_n_points: int | None = None,
+) -> pd.DataFrame:
+    """The XmR chart frame of one group's series in ``results`` (rows of :func:`compute`
+    for one measure, grouping and period kind): the one place a measure is charted.
+
+    Runs :func:`joinedup.measures.spc.xmr` on the values in time order with the
+    definition's direction of improvement and target. The frame's ``attrs`` hold
+    ``variation_icon`` and ``assurance_icon`` plus ``measure_id``, ``title``, ``unit``
+    (its label), ``group`` and ``grouping``. A series with any suppressed period is
+    not charted (leaving out the small counts but keeping the zeros would bias the
+    chart): :class:`MeasureError` says so, as it does for an unknown group.
+    """
+    from joinedup.measures.spc import xmr
+
+    groups = sorted(results["group"].astype(str).unique())
     if group is None:
         if len(groups) != 1:
             raise MeasureError(
@@ -563,26 +572,17 @@ def spc_for(
                 f"(--group in the CLI, group= in Python), e.g. {', '.join(groups[:5])}"
             )
         group = groups[0]
-    series = results[results["group"] == group].sort_values("period_start")
+    series = results[results["group"].astype(str) == str(group)].sort_values("period_start")
     if series.empty:
         raise MeasureError(
             f"no group {group!r} in measure {d.id!r} by {by}; groups: {', '.join(groups[:20])}"
         )
-    return _chart(series, d, by, group, rebase_at, fix_after_n_points)
-
-
-def _chart(
-    series: pd.DataFrame,
-    d: MeasureDefinition,
-    by: str,
-    group: str,
-    rebase_at: Sequence[int] | None = None,
-    fix_after_n_points: int | None = None,
-) -> pd.DataFrame:
-    """``xmr`` of one group's results in time order, labelled with the measure."""
-    from joinedup.measures.spc import xmr
-
-    series = series.sort_values("period_start")
+    hidden = int(series["suppressed"].astype(bool).sum())
+    if hidden:
+        raise MeasureError(
+            f"measure {d.id!r} for {group}: {hidden} of its {len(series)} periods are "
+            "suppressed (counts 1-7), so it has no SPC chart (leaving them out would bias it)"
+        )
     frame = xmr(
         series["value"].astype("float64").to_numpy(),
         improvement=d.direction,
@@ -604,36 +604,59 @@ def headline(
     cache: Path | bool | None = None,
     library: dict[str, MeasureDefinition] | None = None,
 ) -> pd.DataFrame:
-    """The partnership's headline figures: latest financial year, latest month, SPC icons.
-
-    One row per measure: ``measure_id``, ``title``, ``unit``, ``latest_year``,
-    ``year_value`` (with ``year_lower``/``year_upper``), ``latest_month``,
-    ``month_value``, ``variation_icon``, ``assurance_icon``, ``target``.
-    """
+    """The partnership's headline figures: latest financial year, latest period, SPC
+    icons (:func:`headline_rows` of the measures' results)."""
     library = library if library is not None else load_library()
+    defs = resolve_ids(library, ids)
     with opened_warehouse(warehouse) as wh:
         yearly = compute(wh, ids, "partnership", "financial_year", cache=cache, library=library)
-        monthly = compute(wh, ids, "partnership", "month", cache=cache, library=library)
-        rows = []
-        for mid in ids:
-            d = library[mid]
-            y = yearly[yearly["measure_id"] == mid].sort_values("period_start")
-            m = monthly[monthly["measure_id"] == mid].sort_values("period_start")
-            chart = _chart(m, d, "partnership", "all") if len(m) else None
-            rows.append(
-                {
-                    "measure_id": mid,
-                    "title": d.title,
-                    "unit": UNIT_LABELS[d.unit],
-                    "latest_year": y["period"].iloc[-1] if len(y) else None,
-                    "year_value": y["value"].iloc[-1] if len(y) else pd.NA,
-                    "year_lower": y["lower"].iloc[-1] if len(y) else pd.NA,
-                    "year_upper": y["upper"].iloc[-1] if len(y) else pd.NA,
-                    "latest_month": m["period"].iloc[-1] if len(m) else None,
-                    "month_value": m["value"].iloc[-1] if len(m) else pd.NA,
-                    "variation_icon": chart.attrs["variation_icon"] if chart is not None else None,
-                    "assurance_icon": chart.attrs["assurance_icon"] if chart is not None else None,
-                    "target": d.target,
-                }
-            )
+        own = [
+            compute(wh, [d.id], "partnership", d.period, cache=cache, library=library) for d in defs
+        ]
+    return headline_rows(defs, [yearly[yearly["measure_id"] == d.id] for d in defs], own)
+
+
+def headline_rows(
+    defs: Sequence[MeasureDefinition],
+    yearly: Sequence[pd.DataFrame],
+    own: Sequence[pd.DataFrame],
+) -> pd.DataFrame:
+    """One headline row per measure of ``defs`` from its partnership results by financial
+    year (``yearly``) and by its own period (``own``), in the same order.
+
+    Columns: ``measure_id``, ``title``, ``unit`` (as in the results) and ``unit_label``
+    (how it reads), ``latest_year``,
+    ``year_value`` (with ``year_lower``/``year_upper``), ``latest_period`` and
+    ``period_value`` (the newest period of the measure's own kind, usually a month),
+    ``variation_icon`` and ``assurance_icon`` (of the series of that kind: none when a
+    period is suppressed), ``target``.
+    """
+    import warnings
+
+    rows = []
+    for d, y, m in zip(defs, yearly, own, strict=True):
+        y = y.sort_values("period_start")
+        m = m.sort_values("period_start")
+        chart = None
+        if len(m) and not m["suppressed"].any():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # trial-limit advice is for `measures spc`
+                chart = spc_of(m, d)
+        rows.append(
+            {
+                "measure_id": d.id,
+                "title": d.title,
+                "unit": d.unit,
+                "unit_label": UNIT_LABELS[d.unit],
+                "latest_year": y["period"].iloc[-1] if len(y) else None,
+                "year_value": y["value"].iloc[-1] if len(y) else pd.NA,
+                "year_lower": y["lower"].iloc[-1] if len(y) else pd.NA,
+                "year_upper": y["upper"].iloc[-1] if len(y) else pd.NA,
+                "latest_period": m["period"].iloc[-1] if len(m) else None,
+                "period_value": m["value"].iloc[-1] if len(m) else pd.NA,
+                "variation_icon": chart.attrs["variation_icon"] if chart is not None else None,
+                "assurance_icon": chart.attrs["assurance_icon"] if chart is not None else None,
+                "target": d.target,
+            }
+        )
     return pd.DataFrame(rows)

@@ -43,7 +43,8 @@ def measure_funnel(
 ) -> pd.DataFrame | None:
     """The funnel table of a measure from its results per unit (``group``,
     ``numerator``, ``denominator``, ``value``, ``suppressed``), or None with fewer than
-    ``MIN_UNITS`` units to show. Suppressed units and the "unknown" group are left out.
+    ``MIN_UNITS`` units to show (or, for a rate, no events in any of them). Suppressed
+    units and the "unknown" group are left out.
 
     ``attrs`` also hold ``value_label`` and ``size_label`` for drawing.
     """
@@ -60,6 +61,8 @@ def measure_funnel(
     num = shown["numerator"].astype(float).to_numpy()
     den = shown["denominator"].astype(float).to_numpy()
     units = list(shown["group"])
+    if d.kind != "proportion" and num.sum() <= 0:
+        return None  # no events anywhere: nothing to expect, nothing to compare
     if d.kind == "proportion":
         frame = proportion_funnel(num, den, units, adjust_overdispersion=adjust_overdispersion)
         frame.attrs.update(value_label="Proportion", size_label="Denominator")
@@ -83,7 +86,23 @@ def funnel_for(
     cache: Path | bool | None = None,
     library: dict[str, MeasureDefinition] | None = None,
 ) -> pd.DataFrame:
-    """Funnel table of one measure across the units of ``by`` in its latest ``period``.
+    """Funnel table of one measure across the units of ``by`` in its latest ``period``
+    (:func:`funnel_of` on the measure's results)."""
+    library = library if library is not None else load_library()
+    d = measure if isinstance(measure, MeasureDefinition) else resolve_ids(library, [measure])[0]
+    _check_funnel(d)
+    results = compute(warehouse, [d.id], by, period, cache=cache, library={d.id: d})
+    return funnel_of(d, results, by, adjust_overdispersion)
+
+
+def funnel_of(
+    d: MeasureDefinition,
+    results: pd.DataFrame,
+    by: str = "practice",
+    adjust_overdispersion: bool = False,
+) -> pd.DataFrame:
+    """Funnel table of measure ``d`` across the units in the newest period of
+    ``results`` (rows of :func:`~joinedup.measures.results.compute` by ``by``).
 
     One row per unit shown, with its value, 95% and 99.8% limits and ``outlier``
     (``within``, ``above_95``, ``below_99.8`` ...); see
@@ -91,22 +110,19 @@ def funnel_for(
     ``period``, ``title`` and the axis labels. Raises :class:`MeasureError` for a mean or
     a standardised rate, or when fewer than ``MIN_UNITS`` units can be shown.
     """
-    library = library if library is not None else load_library()
-    d = measure if isinstance(measure, MeasureDefinition) else resolve_ids(library, [measure])[0]
     _check_funnel(d)
-    results = compute(warehouse, [d.id], by, period, cache=cache, library={d.id: d})
     if results.empty:
-        raise MeasureError(f"measure {d.id!r} has no {period.replace('_', ' ')} of data")
+        raise MeasureError(f"measure {d.id!r} by {by} has no complete period of data")
     latest = results[results["period_start"] == results["period_start"].max()]
     frame = measure_funnel(d, latest, adjust_overdispersion)
+    period_label = latest["period"].iloc[0]
     if frame is None:
         units = latest[latest["group"] != "unknown"]
         raise MeasureError(
-            f"a funnel needs {MIN_UNITS} units or more: {d.id!r} by {by} in "
-            f"{latest['period'].iloc[0]} has {len(units)}, {int(units['suppressed'].sum())} "
-            "of them suppressed"
+            f"no funnel for {d.id!r} by {by} in {period_label}: it needs {MIN_UNITS} units or "
+            f"more with figures that can be shown and some events; there are {len(units)}, "
+            f"{int(units['suppressed'].sum())} of them suppressed"
         )
-    period_label = latest["period"].iloc[0]
     frame.attrs.update(
         measure_id=d.id,
         period=period_label,

@@ -153,7 +153,8 @@ def event_count_measures(by: str = "practice") -> list[MeasureDefinition]:
     return out
 
 
-def _members(wh: Warehouse, by: str) -> dict[str, list[str]]:
+def members_of(wh: Warehouse, by: str) -> dict[str, list[str]]:
+    """The practices that make up each unit of ``by`` (none for providers)."""
     if by == "provider":
         return {}
     m = practice_map(wh)
@@ -250,7 +251,7 @@ def _opportunity(
     basis = event_basis(inputs, d)
     units["bed_days"] = units["avoidable"] * basis.bed_days
     units["cost"] = units["avoidable"] * basis.cost
-    members = _members(wh, by)
+    members = members_of(wh, by)
     units["practices"] = [members.get(u, []) for u in units["unit"]]
     units["peers"] = [peers.get(u, []) if peers else [] for u in units["unit"]]
     units = units.sort_values(["avoidable", "unit"], ascending=[False, True])
@@ -281,6 +282,89 @@ TABLE_COLUMNS = [
 ]
 
 
+def opportunities(
+    wh: Warehouse,
+    by: str = "practice",
+    benchmark: str = "best_quartile",
+    *,
+    measures: list[str] | None = None,
+    deprivation: bool = False,
+    months: int = WINDOW_MONTHS,
+) -> dict[str, Opportunity]:
+    """The opportunity of each measure (default: every built-in event-count measure),
+    by measure id, counted together (measures over the same months share their
+    counts). With the ``target`` benchmark, measures without a target are left out, and
+    of the built-in measures those with nothing to compare (no expected events)."""
+    defs = event_count_measures(by)
+    if measures:
+        lib = _library()
+        unknown = [m for m in measures if m not in lib]
+        if unknown:
+            raise OpportunityError(f"unknown measure {unknown[0]!r}")
+        defs = [lib[m] for m in measures]
+    shared: dict[tuple, Inputs] = {}
+    out: dict[str, Opportunity] = {}
+    try:
+        for d in defs:
+            periods = window(wh, d.follow_up_days, months)
+            key = tuple(p.start for p in periods)
+            inputs = shared.setdefault(key, Inputs(wh, periods))
+            target = None if benchmark != "target" else d.target
+            if benchmark == "target" and target is None:
+                continue
+            try:
+                out[d.id] = opportunity(
+                    wh, d, by, benchmark, target=target, deprivation=deprivation, inputs=inputs
+                )
+            except OpportunityError:
+                if measures:  # asked for by name: say why there is none
+                    raise
+                continue  # nothing to compare (no events anywhere): no row for it
+    finally:
+        for inputs in shared.values():
+            inputs.release()
+    return out
+
+
+def ranked(results: dict[str, Opportunity], members: dict[str, list[str]]) -> pd.DataFrame:
+    """One row per measure of ``results`` (:func:`opportunities`), ranked by bed days,
+    then money, then avoidable events (the health gain). ``practices`` lists the
+    practices behind the gap (those with any, largest gap first; ``members``: each
+    unit's practices); ``top_units`` the five units with the largest gaps."""
+    rows = []
+    for r in results.values():
+        d = r.measure
+        gap = r.units[r.units["avoidable"] > 0]
+        practices: list[str] = []
+        for u in gap["unit"]:
+            practices += [p for p in members.get(u, [u]) if p not in practices]
+        total = r.total
+        rows.append(
+            {
+                "measure_id": d.id,
+                "title": d.title,
+                "better": "lower" if d.direction == "decrease" else "higher",
+                "observed": total["observed"],
+                "avoidable": total["avoidable"],
+                "avoidable_lower": total["avoidable_lower"],
+                "avoidable_upper": total["avoidable_upper"],
+                "bed_days": total["bed_days"],
+                "cost": total["cost"],
+                "most_deprived_share": total["most_deprived_share"],
+                "units_with_gap": len(gap),
+                "top_units": list(gap["unit"].head(5)),
+                "practices": practices,
+                "basis": r.basis.basis,
+            }
+        )
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS[1:])
+    table = table.sort_values(
+        ["bed_days", "cost", "avoidable", "measure_id"], ascending=[False, False, False, True]
+    ).reset_index(drop=True)
+    table.insert(0, "rank", range(1, len(table) + 1))
+    return table
+
+
 def opportunity_table(
     wh: Warehouse,
     by: str = "practice",
@@ -290,63 +374,12 @@ def opportunity_table(
     deprivation: bool = False,
     months: int = WINDOW_MONTHS,
 ) -> pd.DataFrame:
-    """The opportunity of every built-in event-count measure, one row each, ranked by
-    bed days, then money, then avoidable events (the health gain). ``practices`` lists
-    the practices behind the gap (those with any, largest gap first); ``top_units``
-    the five units with the largest gaps."""
-    defs = event_count_measures(by)
-    if measures:
-        lib = _library()
-        unknown = [m for m in measures if m not in lib]
-        if unknown:
-            raise OpportunityError(f"unknown measure {unknown[0]!r}")
-        defs = [lib[m] for m in measures]
-    members = _members(wh, by)
-    shared: dict[tuple, Inputs] = {}
-    rows = []
-    try:
-        for d in defs:
-            periods = window(wh, d.follow_up_days, months)
-            key = tuple(p.start for p in periods)
-            inputs = shared.setdefault(key, Inputs(wh, periods))
-            target = None if benchmark != "target" else d.target
-            if benchmark == "target" and target is None:
-                continue
-            r = opportunity(
-                wh, d, by, benchmark, target=target, deprivation=deprivation, inputs=inputs
-            )
-            gap = r.units[r.units["avoidable"] > 0]
-            practices: list[str] = []
-            for u in gap["unit"]:
-                practices += [p for p in members.get(u, [u]) if p not in practices]
-            total = r.total
-            rows.append(
-                {
-                    "measure_id": d.id,
-                    "title": d.title,
-                    "better": "lower" if d.direction == "decrease" else "higher",
-                    "observed": total["observed"],
-                    "avoidable": total["avoidable"],
-                    "avoidable_lower": total["avoidable_lower"],
-                    "avoidable_upper": total["avoidable_upper"],
-                    "bed_days": total["bed_days"],
-                    "cost": total["cost"],
-                    "most_deprived_share": total["most_deprived_share"],
-                    "units_with_gap": len(gap),
-                    "top_units": list(gap["unit"].head(5)),
-                    "practices": practices,
-                    "basis": r.basis.basis,
-                }
-            )
-    finally:
-        for inputs in shared.values():
-            inputs.release()
-    table = pd.DataFrame(rows, columns=TABLE_COLUMNS[1:])
-    table = table.sort_values(
-        ["bed_days", "cost", "avoidable", "measure_id"], ascending=[False, False, False, True]
-    ).reset_index(drop=True)
-    table.insert(0, "rank", range(1, len(table) + 1))
-    return table
+    """The opportunity of every built-in event-count measure (or ``measures``), one row
+    each, ranked (:func:`ranked` of :func:`opportunities`)."""
+    results = opportunities(
+        wh, by, benchmark, measures=measures, deprivation=deprivation, months=months
+    )
+    return ranked(results, members_of(wh, by))
 
 
 def practices_behind(
@@ -359,7 +392,7 @@ def practices_behind(
 ) -> pd.DataFrame:
     """Drill down from a cluster or footprint row to its practices' opportunity rows
     (each practice against the practice-level benchmark)."""
-    members = _members(wh, by)
+    members = members_of(wh, by)
     if unit not in members:
         raise OpportunityError(f"no {by} {unit!r}; known: {', '.join(sorted(members))}")
     practice = opportunity(wh, measure, "practice", benchmark, **kwargs)

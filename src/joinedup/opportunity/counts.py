@@ -27,6 +27,7 @@ from joinedup.measures.definition import (
 from joinedup.measures.engine import Sources
 from joinedup.measures.periods import Period, coverage, periods_between
 from joinedup.warehouse import Warehouse
+from joinedup.warehouse.sums import exact_mean
 
 #: Analysis window: the latest this many complete months of data.
 WINDOW_MONTHS = 12
@@ -222,10 +223,11 @@ def event_basis(inputs: Inputs, d: MeasureDefinition) -> EventBasis:
         return basis
     t = _rows(inputs, count)
     aggs: dict[str, Any] = {"n": t.count()}
+    # Exact means: a parallel AVG of doubles differs in its last digits run to run.
     if bed_col in t.columns:
-        aggs["bed_days"] = t[bed_col].cast("float64").mean()
+        aggs["bed_days"] = exact_mean(t[bed_col].cast("float64"))
     if "cost" in t.columns:
-        aggs["cost"] = t.cost.cast("float64").mean()
+        aggs["cost"] = exact_mean(t.cost.cast("float64"))
     row = t.aggregate(**aggs).execute().iloc[0]
     bed_days = float(row.get("bed_days", 0.0)) if pd.notna(row.get("bed_days")) else 0.0
     if cost_mode == "bed_day":

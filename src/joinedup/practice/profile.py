@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from joinedup.derived import ESP2013_BANDS
-from joinedup.derived.persons import band
+from joinedup.derived.persons import band, is_registered
 from joinedup.measures import stats
 from joinedup.practice.feed import check_practice, feed_window
 from joinedup.warehouse import Warehouse
@@ -58,11 +58,7 @@ class PracticeProfile:
 def registered_at(wh: Warehouse, when: date) -> ibis.Table:
     """Everyone registered and alive on ``when``, with age, 5-year band and sex."""
     p = wh.table("person")
-    p = p.filter(
-        (p.registered_from.isnull() | (p.registered_from <= when))
-        & (p.registered_to.isnull() | (p.registered_to > when))
-        & (p.date_of_death.isnull() | (p.date_of_death > when))
-    )
+    p = p.filter(is_registered(p, when))
     age = (ibis.literal(when.year) - p.year_of_birth).cast("int16")
     return p.mutate(age=age, age_band=band(age, ESP2013_BANDS))
 
@@ -104,22 +100,45 @@ def nearest_peers(table: pd.DataFrame, practice_code: str, n: int = PEERS) -> pd
     return others.sort_values(["distance", "practice_code"]).head(n).reset_index(drop=True)
 
 
-def _pyramid(r: ibis.Table, practice_code: str) -> pd.DataFrame:
-    counts = (
+def age_sex_counts(r: ibis.Table, practice_code: str | None = None) -> pd.DataFrame:
+    """People of ``r`` (:func:`registered_at`) by five-year age band and sex (F, M), in
+    one practice or (``practice_code`` None) everyone, every band x sex present, with
+    ``partnership_share``: the share of all of ``r``'s people in each cell, to compare a
+    practice with. Unsuppressed counts: callers suppress before they leave."""
+    return _age_sex(_age_sex_table(r), practice_code)
+
+
+def _age_sex_table(r: ibis.Table) -> pd.DataFrame:
+    """People of ``r`` by practice, five-year age band and sex (F and M only)."""
+    return (
         r.filter(r.sex.isin(("F", "M")))
         .group_by(["practice_code", "age_band", "sex"])
         .aggregate(people=ibis._.count())
         .execute()
     )
+
+
+def _age_sex(counts: pd.DataFrame, practice_code: str | None) -> pd.DataFrame:
     full = pd.MultiIndex.from_product([AGE_BANDS_5Y, ["F", "M"]], names=["age_band", "sex"])
-    mine = counts[counts["practice_code"] == practice_code].groupby(["age_band", "sex"])["people"]
+    mine = counts if practice_code is None else counts[counts["practice_code"] == practice_code]
     all_ = counts.groupby(["age_band", "sex"])["people"].sum().reindex(full, fill_value=0)
-    out = mine.sum().reindex(full, fill_value=0).reset_index()
-    out["partnership_share"] = (all_ / all_.sum()).to_numpy()
+    out = mine.groupby(["age_band", "sex"])["people"].sum().reindex(full, fill_value=0)
+    out = out.astype("int64").reset_index()
+    total = all_.sum()
+    out["partnership_share"] = (all_ / total).to_numpy() if total else 0.0
     return out
 
 
-def _prevalence(wh: Warehouse, r: ibis.Table, practice_code: str, when: date) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _Counts:
+    """What every practice's profile is made from, counted once for all practices."""
+
+    cases: pd.DataFrame  # practice_code, age_band, sex, condition, cases
+    pop: pd.DataFrame  # practice_code, age_band, sex, people (all sexes)
+    age_sex: pd.DataFrame  # practice_code, age_band, sex (F, M), people
+
+
+def _counts(wh: Warehouse, r: ibis.Table, when: date) -> _Counts:
     cond = wh.table("condition")
     cond = cond.filter(cond.recorded_on <= when).select("person_id", "condition").distinct()
     j = r.select("person_id", "practice_code", "age_band", "sex").inner_join(cond, "person_id")
@@ -127,7 +146,11 @@ def _prevalence(wh: Warehouse, r: ibis.Table, practice_code: str, when: date) ->
         cases=ibis._.count()
     )
     pop = r.group_by(["practice_code", "age_band", "sex"]).aggregate(people=ibis._.count())
-    cases, pop = cases.execute(), pop.execute()
+    return _Counts(cases.execute(), pop.execute(), _age_sex_table(r))
+
+
+def _prevalence(c: _Counts, practice_code: str) -> pd.DataFrame:
+    cases, pop = c.cases, c.pop
     ref = cases.groupby(["age_band", "sex", "condition"])["cases"].sum().rename("ref_cases")
     ref_pop = pop.groupby(["age_band", "sex"])["people"].sum().rename("ref_people")
     mine_pop = pop[pop["practice_code"] == practice_code].set_index(["age_band", "sex"])["people"]
@@ -160,25 +183,44 @@ def _prevalence(wh: Warehouse, r: ibis.Table, practice_code: str, when: date) ->
     return out
 
 
+def practice_profiles(
+    wh: Warehouse,
+    end: date | None = None,
+    codes: list[str] | None = None,
+    peers: int = PEERS,
+) -> dict[str, PracticeProfile]:
+    """The profiles of ``codes`` (default: every practice) on ``end`` (default: the
+    newest A&E or admitted-care date), counted in one pass over the warehouse."""
+    _start, when = feed_window(wh, 1, end)
+    practices = wh.table("practice").execute().set_index("practice_code")
+    codes = list(practices.index) if codes is None else codes
+    for code in codes:
+        if code not in practices.index:
+            check_practice(wh, code)  # raises, naming some known codes
+    r = registered_at(wh, when)
+    table = practice_table(wh, when)
+    counts = _counts(wh, r, when)
+    out = {}
+    for code in codes:
+        meta = practices.loc[code]
+        size = table.loc[table["practice_code"] == code, "list_size"]
+        out[code] = PracticeProfile(
+            practice_code=code,
+            name=str(meta["name"]),
+            cluster_code=str(meta["cluster_code"]),
+            footprint_code=str(meta["footprint_code"]),
+            as_of=when,
+            list_size=int(size.iloc[0]) if len(size) else 0,
+            pyramid=_age_sex(counts.age_sex, code),
+            prevalence=_prevalence(counts, code),
+            peers=nearest_peers(table, code, peers) if len(size) else table.head(0),
+        )
+    return out
+
+
 def practice_profile(
     wh: Warehouse, practice_code: str, end: date | None = None, peers: int = PEERS
 ) -> PracticeProfile:
     """The practice's profile on ``end`` (default: the newest A&E or admitted-care date)."""
-    name = check_practice(wh, practice_code)
-    _start, when = feed_window(wh, 1, end)
-    pr = wh.table("practice")
-    meta = pr.filter(pr.practice_code == practice_code).execute().iloc[0]
-    r = registered_at(wh, when)
-    table = practice_table(wh, when)
-    size = table.loc[table["practice_code"] == practice_code, "list_size"]
-    return PracticeProfile(
-        practice_code=practice_code,
-        name=name,
-        cluster_code=str(meta["cluster_code"]),
-        footprint_code=str(meta["footprint_code"]),
-        as_of=when,
-        list_size=int(size.iloc[0]) if len(size) else 0,
-        pyramid=_pyramid(r, practice_code),
-        prevalence=_prevalence(wh, r, practice_code, when),
-        peers=nearest_peers(table, practice_code, peers) if len(size) else table.head(0),
-    )
+    check_practice(wh, practice_code)
+    return practice_profiles(wh, end, [practice_code], peers)[practice_code]

@@ -306,17 +306,12 @@ def measure_catalogue() -> dict[str, MeasureInfo]:
     """The measure library's ids with title, unit and direction, read straight from its
     YAML files (built-in plus ``$JOINEDUP_MEASURES``): the full definitions are checked
     by ``joinedup.measures``; this only needs to know which ids exist."""
-    import os
-    from pathlib import Path
-
     import yaml
 
     from joinedup.measures.definition import builtin_paths
+    from joinedup.settings import extra_measure_files
 
-    paths = list(builtin_paths())
-    env = os.environ.get("JOINEDUP_MEASURES")
-    if env:
-        paths += [Path(p) for p in env.split(os.pathsep) if p]
+    paths = [*builtin_paths(), *extra_measure_files()]
     catalogue: dict[str, MeasureInfo] = {}
     for path in paths:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -8,7 +8,6 @@ ship inside this package (``joinedup/programme/migrations``), run programmatical
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,13 +31,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def default_store_url() -> str:
-    """``$JOINEDUP_PROGRAMME_DB`` or a SQLite file beside the warehouse."""
-    env = os.environ.get("JOINEDUP_PROGRAMME_DB")
-    if env:
-        return normalise_url(env)
-    from joinedup.warehouse import default_warehouse_path
+    """``$JOINEDUP_PROGRAMME_DB`` or a SQLite file beside the warehouse (see
+    :func:`joinedup.settings.programme_url`)."""
+    from joinedup.settings import programme_url
 
-    return f"sqlite:///{default_warehouse_path().parent / 'programme.sqlite'}"
+    return programme_url()
 
 
 def normalise_url(url: str) -> str:

@@ -18,9 +18,10 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from joinedup.derived.persons import persons, with_age
+from joinedup.derived.persons import is_registered, persons, with_age
 from joinedup.schema import codes
 from joinedup.warehouse import Warehouse
+from joinedup.warehouse.sums import exact_sum
 
 LOOKBACK_DAYS = 365
 RECENT_DAYS = 90
@@ -70,7 +71,8 @@ def activity(wh: Warehouse, periods: ir.Table) -> ir.Table:
     key. Returns ``periods`` with the columns of ``ACTIVITY_COLUMNS`` added (zero when
     nothing happened; ``days_since_emergency`` is days from the latest emergency
     admission to the period end, or the period length plus one when there was none).
-    Admissions and their bed days and cost belong to the period they start in.
+    Admissions and their bed days and cost belong to the period they start in. Costs are
+    summed exactly, so a person's cost (a feature of the risk model) is the same each run.
     """
     keys = list(periods.columns)
     p = periods.rename(_pid="person_id")
@@ -93,14 +95,16 @@ def activity(wh: Warehouse, periods: ir.Table) -> ir.Table:
         elective_admissions=sj.elective.sum(),
         maternity_admissions=sj.maternity.sum(),
         bed_days=sj.los.sum(),
-        apc_cost=sj.cost.fill_null(0).sum(),
+        apc_cost=exact_sum(sj.cost.fill_null(0)),
         last_emergency=ibis.cases((sj.emergency, sj.admitted_on), else_=None).max(),
     )
 
     a = wh.table("ae_attendance")
     aj = a.inner_join(p, a.person_id == p._pid)
     aj = aj.filter(_in_period(aj.arrived_at.date(), aj.period_start, aj.period_end))
-    ae = aj.group_by(pkeys).aggregate(ae_attendances=aj.count(), ae_cost=aj.cost.fill_null(0).sum())
+    ae = aj.group_by(pkeys).aggregate(
+        ae_attendances=aj.count(), ae_cost=exact_sum(aj.cost.fill_null(0))
+    )
 
     o = wh.table("op_appointment")
     oj = o.inner_join(p, o.person_id == p._pid)
@@ -108,7 +112,7 @@ def activity(wh: Warehouse, periods: ir.Table) -> ir.Table:
     op = oj.group_by(pkeys).aggregate(
         op_attendances=oj.attended.isin(codes.OP_SEEN).sum(),
         op_dna=oj.attended.isin(codes.OP_DNA).sum(),
-        op_cost=oj.cost.fill_null(0).sum(),
+        op_cost=exact_sum(oj.cost.fill_null(0)),
     )
 
     g = wh.table("gp_appointment")
@@ -120,7 +124,7 @@ def activity(wh: Warehouse, periods: ir.Table) -> ir.Table:
     cj = c.inner_join(p, c.person_id == p._pid)
     cj = cj.filter(_in_period(cj.date, cj.period_start, cj.period_end))
     cc = cj.group_by(pkeys).aggregate(
-        community_contacts=cj.count(), community_cost=cj.cost.fill_null(0).sum()
+        community_contacts=cj.count(), community_cost=exact_sum(cj.cost.fill_null(0))
     )
 
     out = p
@@ -231,11 +235,7 @@ def _with_scores(wh: Warehouse, t: ir.Table, index: ir.Table, lookback_days: int
 def registered_on(wh: Warehouse, when: date) -> ir.Table:
     """``person_id`` of everyone registered and alive on ``when``."""
     p = wh.table("person")
-    return p.filter(
-        (p.registered_from <= when)
-        & (p.registered_to.isnull() | (p.registered_to > when))
-        & (p.date_of_death.isnull() | (p.date_of_death > when))
-    ).select("person_id")
+    return p.filter(is_registered(p, when)).select("person_id")
 
 
 def person_features(

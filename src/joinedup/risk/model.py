@@ -81,13 +81,17 @@ def split_dates(wh: Warehouse) -> dict[str, date]:
 
 def design(wh: Warehouse, as_of: date, outcome: bool = True) -> pd.DataFrame:
     """Features of everyone registered on ``as_of`` and (with ``outcome``) ``admitted``:
-    1 if they had an emergency admission in the following 12 months."""
+    1 if they had an emergency admission in the following 12 months.
+
+    Rows are in ``person_id`` order, not the order the warehouse returned (which varies
+    from run to run): training draws its calibration people by row.
+    """
     x = person_features(wh, as_of).to_pyarrow().to_pandas()
     if outcome:
         y = emergency_outcome(wh, as_of).to_pyarrow().to_pandas()
         x = x.merge(y, on="person_id", how="left")
         x["admitted"] = x["admitted"].fillna(0).astype(int)
-    return x
+    return x.sort_values("person_id", kind="stable", ignore_index=True)
 
 
 def matrix(frame: pd.DataFrame) -> np.ndarray:

@@ -136,37 +136,72 @@ def segment_people(
     return t
 
 
-def segment_summary(people: pd.DataFrame, by: str | None = None, kind: str = "segment"):
-    """People, activity and cost in the last 12 months per segment (or tier).
+#: The area code of the partnership's own rows in :func:`segment_summary` by area.
+PARTNERSHIP = "ALL"
+#: Where :func:`segment_summary` reads each kind of area.
+AREAS = {"footprint": "footprint_code", "practice": "practice_code"}
 
-    ``by`` is None (the whole partnership), "footprint" or "practice". Counts of 1-7
-    people (and what is derived from them) are suppressed, with secondary suppression
-    so they cannot be recovered from the totals. Returns a SuppressionResult.
+
+def labels_of(kind: str) -> dict[int, str]:
+    """Segment number -> name (``kind`` "segment") or tier -> name ("tier")."""
+    if kind == "segment":
+        return BRIDGES_SEGMENTS
+    if kind == "tier":
+        return KAISER_TIERS
+    raise ValueError(f"kind must be 'segment' or 'tier', got {kind!r}")
+
+
+def segment_summary(people: pd.DataFrame, by: str | None = None, kind: str = "segment"):
+    """People, activity and cost in the last 12 months per segment (or Kaiser tier): the
+    one segment table every interface shows.
+
+    ``people`` has one row per person (``segment_people``). ``by`` None gives one row
+    per segment for the whole partnership; "footprint" or "practice" gives every area x
+    segment cell (zeros included) with the partnership's own rows as area
+    :data:`PARTNERSHIP`, in a column named after the area (``footprint_code`` or
+    ``practice_code``; by practice, each practice's ``footprint_code`` too). Counts of
+    1-7 people, and everything derived from them, are suppressed, with secondary
+    suppression protecting each area's total, each segment's partnership figure and,
+    by practice, each footprint's figure in each segment. Returns a
+    SuppressionResult.
     """
     from joinedup.measures.suppression import suppress
 
-    if kind not in ("segment", "tier"):
-        raise ValueError(f"kind must be 'segment' or 'tier', got {kind!r}")
-    area = {"footprint": "footprint_code", "practice": "practice_code", None: None}
-    if by not in area:
+    labels = labels_of(kind)
+    if by is not None and by not in AREAS:
         raise ValueError(f"by must be footprint, practice or None, got {by!r}")
-    keys = [c for c in (area[by], kind, f"{kind}_name") if c]
-    g = people.groupby(keys, dropna=False, observed=True)
-    out = g.agg(people=("person_id", "size"), **{m: (m, "sum") for m in MEASURES})
-    out = out.reset_index()
+    sums = {"people": ("person_id", "size"), **{m: (m, "sum") for m in MEASURES}}
+    whole = people.groupby(kind).agg(**sums).reindex(list(labels), fill_value=0)
+    if by is None:
+        out = whole.rename_axis(kind).reset_index()
+        keys, totals = [kind], [[]]
+    else:
+        area = AREAS[by]
+        frame = people.assign(**{area: people[area].fillna("").astype(str)})
+        codes = sorted(frame[area].unique())
+        parts = frame.groupby([area, kind]).agg(**sums)
+        whole.index = pd.MultiIndex.from_product([[PARTNERSHIP], whole.index])
+        grid = pd.MultiIndex.from_product([[*codes, PARTNERSHIP], list(labels)])
+        out = pd.concat([parts, whole]).reindex(grid, fill_value=0)
+        out = out.rename_axis([area, kind]).reset_index()
+        keys, totals = [area, kind], [[area], [kind]]
+        if by == "practice":
+            # The footprints' figures are published too: protect each footprint's
+            # practices in each segment, so no hidden practice cell is one unknown
+            # beside its footprint's total.
+            parent = frame.drop_duplicates(area).set_index(area)["footprint_code"]
+            out["footprint_code"] = out[area].map(parent).fillna(PARTNERSHIP).astype(str)
+            totals.append(["footprint_code", kind])
+    out.insert(len(keys), f"{kind}_name", out[kind].map(labels))
+    n = out["people"].astype(float).where(out["people"] > 0)
+    rates = []
     for m in MEASURES:
-        scale = 1 if m == "cost" else 1000
-        out[f"{m}_per_{'head' if m == 'cost' else '1000'}"] = scale * out[m] / out["people"]
+        name = f"{m}_per_{'head' if m == 'cost' else '1000'}"
+        out[name] = (1 if m == "cost" else 1000) * out[m] / n
+        rates.append(name)
     for col in ("people", "cost"):
-        total = out.groupby(keys[:-2])[col].transform("sum") if by else out[col].sum()
-        out[f"share_of_{col}"] = out[col] / total
-    derived = {
-        "people": [
-            "share_of_people",
-            *(f"{m}_per_{'head' if m == 'cost' else '1000'}" for m in MEASURES),
-            *MEASURES,
-            "share_of_cost",
-        ]
-    }
-    totals = [keys[:-2]] if keys[:-2] else [[]]
+        total = out.groupby(keys[:-1])[col].transform("sum") if by else out[col].sum()
+        total = pd.Series(total, index=out.index).astype(float)
+        out[f"share_of_{col}"] = out[col] / total.where(total > 0)
+    derived = {"people": ["share_of_people", *rates, *MEASURES, "share_of_cost"]}
     return suppress(out, ["people"], derived=derived, total_groups=totals)

@@ -13,6 +13,7 @@ from joinedup.scenarios.engine import Outputs, ScenarioModel
 from joinedup.scenarios.model import Scenario, load_scenario
 from joinedup.scenarios.projection import load_projection
 from joinedup.scenarios.report import summary as _summary
+from joinedup.warehouse import Warehouse
 
 
 @dataclass
@@ -43,14 +44,19 @@ def _open(warehouse: str | Path):
     return wh
 
 
-def baseline(warehouse: str | Path, scenarios: list[Scenario] | None = None) -> Baseline:
-    """The baseline of ``warehouse``, with the cohort of every intervention in ``scenarios``."""
+def baseline(
+    warehouse: str | Path | Warehouse, scenarios: list[Scenario] | None = None
+) -> Baseline:
+    """The baseline of ``warehouse`` (a file, or an open warehouse), with the cohort of
+    every intervention in ``scenarios``."""
     cohorts = {
         i.name: i.cohort
         for sc in scenarios or []
         for i in sc.interventions
         if i.cohort.rates is None
     }
+    if isinstance(warehouse, Warehouse):
+        return compute_baseline(warehouse, cohorts)
     with _open(warehouse) as wh:
         return compute_baseline(wh, cohorts)
 

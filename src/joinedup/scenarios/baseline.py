@@ -31,6 +31,7 @@ from joinedup.scenarios.model import Cohort
 from joinedup.scenarios.settings import SETTINGS
 from joinedup.schema import codes
 from joinedup.warehouse import Warehouse
+from joinedup.warehouse.sums import exact_sum
 
 DIMENSIONS = ("age_band", "sex", "segment", "risk_tier", "footprint_code")
 COMMUNITY_DEATH_PLACES = ("home", "care_home", "hospice")
@@ -176,15 +177,26 @@ def events(wh: Warehouse, fy: FinancialYear) -> ibis.Table:
 def _aggregate(
     pp: ibis.Table, ev: ibis.Table, by: tuple[str, ...]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Population and activity of ``pp`` grouped by ``by`` (executed in the warehouse)."""
+    """Population and activity of ``pp`` grouped by ``by`` (executed in the warehouse).
+
+    Sums are exact and rows sorted: the engine returns groups in whatever order its
+    threads finish, and the scenario model adds the rows up in the order given.
+    """
     population = pp.group_by(list(by)).agg(people=pp.count()).to_pandas()
     joined = ev.inner_join(pp.select("person_id", *by), "person_id")
     activity = (
         joined.group_by([*by, "setting"])
-        .agg(count=ibis._.count(), bed_days=ibis._.bed_days.sum(), cost=ibis._.cost.sum())
+        .agg(
+            count=joined.count(),
+            bed_days=exact_sum(joined.bed_days),
+            cost=exact_sum(joined.cost),
+        )
         .to_pandas()
     )
-    return population, activity
+    return (
+        population.sort_values(list(by), ignore_index=True),
+        activity.sort_values([*by, "setting"], ignore_index=True),
+    )
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,16 +13,17 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
+from joinedup import settings
 from joinedup.schema import SYSTEM_TABLES, TABLES, Table
 
-DEFAULT_DIR = Path("joinedup-data")
+DEFAULT_DIR = settings.DATA_DIR
 BATCH_COLUMN = "batch_id"
 
 
 def default_warehouse_path() -> Path:
     """The warehouse file used when none is given: ``$JOINEDUP_WAREHOUSE`` or
-    ``./joinedup-data/warehouse.duckdb``."""
-    return Path(os.environ.get("JOINEDUP_WAREHOUSE", DEFAULT_DIR / "warehouse.duckdb"))
+    ``./joinedup-data/warehouse.duckdb`` (see :func:`joinedup.settings.warehouse_path`)."""
+    return settings.warehouse_path()
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ def open_warehouse(
     ``backend`` defaults to ``$JOINEDUP_BACKEND`` or ``duckdb``. On ``spark`` a path
     ``X.duckdb`` means the Parquet store ``X.spark/`` (see joinedup.warehouse.spark).
     """
-    backend = backend or os.environ.get("JOINEDUP_BACKEND", "duckdb")
+    backend = backend or settings.backend()
     path = Path(path) if path is not None else default_warehouse_path()
     if backend == "duckdb":
         from joinedup.warehouse.duckdb import DuckDBWarehouse

@@ -48,15 +48,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from joinedup import __version__
+from joinedup import __version__, settings
 from joinedup.schema import SYSTEM_TABLES, TABLES, Table
 from joinedup.warehouse.base import BATCH_COLUMN, Batch, Warehouse, hash_file, stored_schema
 
-MASTER_ENV = "JOINEDUP_SPARK_MASTER"
+MASTER_ENV = settings.SPARK_MASTER.env
 #: The driver's heap (e.g. "4g"; Spark's default is 1g): results fetched into Python,
 #: such as the risk model's features for a million people, pass through it.
-DRIVER_MEMORY_ENV = "JOINEDUP_SPARK_DRIVER_MEMORY"
-LOCAL_MASTER = "local[*]"
+DRIVER_MEMORY_ENV = settings.SPARK_DRIVER_MEMORY.env
+LOCAL_MASTER = settings.LOCAL_SPARK_MASTER
 
 
 class SparkUnsupportedError(NotImplementedError):
@@ -134,7 +134,7 @@ def spark_session(
             "(and a Java 17 runtime for local mode)"
         ) from None
 
-    master = master or os.environ.get(MASTER_ENV) or LOCAL_MASTER
+    master = master or settings.spark_master()
     if master.startswith("sc://"):
         return SparkSession.builder.remote(master).getOrCreate()
     active = SparkSession.getActiveSession()
@@ -169,8 +169,9 @@ def spark_session(
         )
     elif shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-    if os.environ.get(DRIVER_MEMORY_ENV):  # read when the driver starts, so set it before
-        builder = builder.config("spark.driver.memory", os.environ[DRIVER_MEMORY_ENV])
+    driver_memory = settings.spark_driver_memory()
+    if driver_memory:  # read when the driver starts, so set it before
+        builder = builder.config("spark.driver.memory", driver_memory)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session

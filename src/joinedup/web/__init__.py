@@ -2,8 +2,8 @@
 
 Pages use the NHS.UK design system (vendored ``nhsuk-frontend``, never a CDN) and
 server-side SVG charts. Sign-in, roles, CSRF, lockout and the audit log live in
-:mod:`joinedup.web.accounts` and :mod:`joinedup.web.security`; who may call what is
-one table, :data:`joinedup.web.roles.ACCESS`. Build the app with :func:`create_app`.
+:mod:`joinedup.access.accounts` and :mod:`joinedup.web.security`; who may call what is
+one table, :data:`joinedup.access.roles.ACCESS`. Build the app with :func:`create_app`.
 """
 
 from __future__ import annotations

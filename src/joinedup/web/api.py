@@ -1,21 +1,22 @@
 """The JSON API (documented at /openapi.json). Every route but /api/token and
 /api/health needs a bearer token (or a signed-in session) and a role that
-:data:`joinedup.web.roles.ACCESS` allows."""
+:data:`joinedup.access.roles.ACCESS` allows."""
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from joinedup.web import accounts
-from joinedup.web.accounts import LoginRefused, User
+from joinedup.access import accounts, audit
+from joinedup.access.accounts import LoginRefused, User
+from joinedup.measures.labels import UNIT_LABELS
 from joinedup.web.casefinding import casefinding_list
+from joinedup.web.render import csv_download, records
 from joinedup.web.security import authorise
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -39,25 +40,6 @@ class Token(BaseModel):
 def client_key(request: Request) -> str:
     """The key login attempts are rate-limited by: the client address."""
     return request.client.host if request.client else "unknown"
-
-
-def jsonable(value: Any) -> Any:
-    """One value made JSON-safe: NA/NaN -> null, dates -> ISO text, numpy scalars ->
-    Python, lists item by item."""
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of a frame as JSON-safe dicts (see :func:`jsonable`)."""
-    return [{k: jsonable(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 @router.get("/health", name="health")
@@ -106,11 +88,12 @@ def api_me(user: Caller) -> dict[str, Any]:
 @router.get("/overview", name="api_overview")
 def api_overview(user: Caller, request: Request) -> dict[str, Any]:
     """Population, footprints, the age-sex pyramid and headline measures (suppressed)."""
-    data = request.app.state.data
+    figures = request.app.state.figures
+    headline = figures.headline(request.app.state.settings.headline_measures)
     return {
-        "population": data.population(),
-        "pyramid": records(data.pyramid()),
-        "headline_measures": data.headline(request.app.state.settings.headline_measures),
+        "population": figures.population(),
+        "pyramid": records(figures.pyramid()),
+        "headline_measures": records(headline),
     }
 
 
@@ -123,13 +106,14 @@ def api_measures(user: Caller, request: Request) -> list[dict[str, Any]]:
             "title": d.title,
             "kind": d.kind,
             "unit": d.unit,
+            "unit_label": UNIT_LABELS[d.unit],
             "direction": d.direction,
             "period": d.period,
             "groupings": d.groupings,
             "topics": d.topics,
             "target": d.target,
         }
-        for d in request.app.state.data.library.values()
+        for d in request.app.state.figures.library.values()
     ]
 
 
@@ -141,30 +125,37 @@ def api_measure(
     by: Annotated[
         str, Query(max_length=40, description="partnership, footprint, practice, ...")
     ] = "partnership",
+    period: Annotated[
+        str | None,
+        Query(
+            pattern="^(month|quarter|financial_year)$",
+            description="month, quarter or financial_year (default: the measure's own)",
+        ),
+    ] = None,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Any:
-    """Numerator, denominator, value and 95% interval per period and group, with counts
-    of 1-7 (and cells that would reveal them) suppressed: null with ``suppressed`` true."""
-    data = request.app.state.data
-    d = data.definition(measure_id)
-    table = data.measure_table(measure_id, by)
+    """Numerator, denominator, value (rates annualised) and 95% interval per period and
+    group, the rows `joinedup measures compute` gives, with counts of 1-7 (and cells
+    that would reveal them) suppressed: null with ``suppressed`` true."""
+    figures = request.app.state.figures
+    d = figures.definition(measure_id)
+    table = figures.measure(measure_id, by, period)
     if format == "csv":
-        return PlainTextResponse(
-            table.to_csv(index=False),
-            media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{measure_id}-by-{by}.csv"'},
-        )
+        return csv_download(table, f"{measure_id}-by-{by}.csv")
     return JSONResponse(
         {
             "measure": {
                 "id": d.id,
                 "title": d.title,
                 "unit": d.unit,
+                "unit_label": UNIT_LABELS[d.unit],
                 "kind": d.kind,
                 "direction": d.direction,
             },
             "by": by,
-            "suppression": "counts 1-7 suppressed, with secondary suppression within each period",
+            "period": period or d.period,
+            "suppression": "counts 1-7 suppressed, with secondary suppression within each "
+            "period, each group and each parent area",
             "rows": records(table),
         }
     )
@@ -177,16 +168,15 @@ def api_measure_inequality(
     """Inequality by deprivation per financial year: slope and relative indices of
     inequality across IMD quintiles and the Core20 gap, with 95% intervals (null where
     a quintile or side is suppressed; ``note`` says why)."""
-    data = request.app.state.data
-    d = data.definition(measure_id)
+    figures = request.app.state.figures
+    d = figures.definition(measure_id)
     if "imd_quintile" not in d.groupings:
         raise HTTPException(404, f"measure {measure_id!r} is not grouped by IMD quintile")
-    yearly = data.measure_inequality(measure_id)
     return JSONResponse(
         {
             "measure": {"id": d.id, "title": d.title, "unit": d.unit},
             "method": "SII/RII: PHE weighted regression on relative rank; Core20 gap: MOVER",
-            "rows": records(yearly),
+            "rows": records(figures.inequality(measure_id)),
         }
     )
 
@@ -210,19 +200,16 @@ def api_population(user: Caller, request: Request) -> dict[str, Any]:
     """Population and risk: people, activity and cost by Bridges to Health segment and
     Kaiser tier, by footprint and for the partnership, the risk distribution and the
     risk model's card in brief (null without a trained model). Counts suppressed."""
-    data = request.app.state.data
-    segments, tiers, risk = (
-        data.segments("segment"),
-        data.segments("tier"),
-        data.risk_distribution(),
-    )
+    figures = request.app.state.figures
+    segments, tiers = figures.segments("segment"), figures.segments("tier")
+    risk = figures.risk_distribution()
     return {
-        "as_of": data.segments_as_of() if segments is not None else None,
-        "segments": None if segments is None else records(segments),
+        "as_of": figures.segments_as_of(),
+        "segments": records(segments),
         "tiers": None if tiers is None else records(tiers),
         "risk_distribution": None if risk is None else records(risk),
-        "model_card": data.model_card(),
-        "problem": data.risk_model_problem,
+        "model_card": figures.model_card(),
+        "problem": figures.risk_model_problem,
     }
 
 
@@ -239,23 +226,19 @@ def api_audit(
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Any:
     """The identifiable-access audit log (IG lead only): search and export (CSV)."""
-    rows = accounts.search_audit(
+    rows = audit.search_audit(
         request.app.state.accounts, q, username, person_id, since, until, limit
     )
     if format == "csv":
-        frame = pd.DataFrame(rows, columns=accounts.AUDIT_COLUMNS)
-        return PlainTextResponse(
-            frame.to_csv(index=False),
-            media_type="text/csv",
-            headers={"Content-Disposition": 'attachment; filename="identifiable-access-audit.csv"'},
-        )
+        frame = pd.DataFrame(rows, columns=audit.AUDIT_COLUMNS)
+        return csv_download(frame, "identifiable-access-audit.csv")
     return {"count": len(rows), "entries": rows}
 
 
 @router.get("/programme", name="api_programme")
 def api_programme(user: Caller, request: Request) -> dict[str, Any]:
     """Workstreams with RAG and milestones from the programme store (empty if none)."""
-    from joinedup.web.programme import programme_summary
+    from joinedup.programme.summary import programme_summary
 
     return programme_summary(request.app.state.settings.programme_db)
 

@@ -12,10 +12,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from joinedup.access.accounts import make_accounts_engine
 from joinedup.measures.definition import MeasureError
-from joinedup.web.accounts import make_accounts_engine
+from joinedup.published import Figures, NotFound
 from joinedup.web.config import WebSettings
-from joinedup.web.data import DataService, NotFound
 from joinedup.web.scenarios import ScenarioRuns
 from joinedup.web.security import NotSignedIn, RateLimiter
 
@@ -49,7 +49,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.accounts = make_accounts_engine(settings.programme_db)
-    app.state.data = DataService(settings.warehouse, settings.reidentification, settings.risk_model)
+    app.state.figures = Figures(settings.warehouse, risk_model=settings.risk_model)
     app.state.login_limiter = RateLimiter(settings.login_attempts_per_minute)
     app.state.scenario_runs = ScenarioRuns()
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -81,7 +81,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     def error_page(request: Request, status: int, message: str) -> Response:
         if wants_json(request):
             return JSONResponse({"detail": message}, status_code=status)
-        from joinedup.web.pages import render
+        from joinedup.web.render import render
 
         return render(request, "error.html", {"status": status, "message": message}, status)
 

@@ -1,7 +1,8 @@
 """Server-rendered pages (Jinja templates on the NHS.UK design system).
 
-Each page is backed by the JSON API (same data, same suppression); pages are left
-out of the OpenAPI document. Every form carries the session's CSRF token.
+Each page renders what :class:`joinedup.published.Figures` returns, the figures the
+JSON API and the board pack show too; pages are left out of the OpenAPI document.
+Every form carries the session's CSRF token.
 """
 
 from __future__ import annotations
@@ -13,104 +14,30 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from joinedup.measures.charts import VARIATION_TEXT
-from joinedup.measures.variation import has_funnel
-from joinedup.web import accounts
-from joinedup.web.accounts import LoginRefused, User
-from joinedup.web.api import client_key, records
+from joinedup.access import accounts, audit
+from joinedup.access.accounts import LoginRefused, User
+from joinedup.access.roles import allowed
+from joinedup.measures.definition import GROUPINGS, MeasureError
+from joinedup.published.figures import BREAKDOWNS
+from joinedup.web.api import client_key
 from joinedup.web.casefinding import casefinding_list
-from joinedup.web.charts import UNIT_LABELS, fmt_value, funnel_svg, spc_svg
-from joinedup.web.roles import ROLES, allowed
+from joinedup.web.charts import funnel_svg, spc_svg
+from joinedup.web.render import csv_download, records, render
 from joinedup.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     authorise,
     check_csrf,
-    current_user,
     new_login_csrf,
 )
 
 router = APIRouter(include_in_schema=False)
 Caller = Annotated[User, Depends(authorise)]
 
-ASSURANCE_TEXT = {
-    "pass": "Consistently passing the target",
-    "fail": "Consistently failing the target",
-    "hit_and_miss": "Hit and miss the target",
-}
-
-#: Navigation: (label, href, route name that decides if the role sees it).
-NAV = [
-    ("Overview", "/overview", "overview_page"),
-    ("Measures", "/measures", "measures_page"),
-    ("Population and risk", "/population", "population_page"),
-    ("Opportunity", "/opportunity", "opportunity_page"),
-    ("My practice", "/practices/mine", "practice_mine"),
-    ("Practices", "/practices", "practices_page"),
-    ("Case finding", "/casefinding", "casefinding_page"),
-    ("Scenarios", "/scenarios", "scenarios_page"),
-    ("Work programme", "/programme/workstreams", "programme_page"),
-    ("Innovation register", "/programme/innovations", "programme_page"),
-    ("Standards", "/programme/standards", "programme_page"),
-    ("Risks and decisions", "/programme/risks", "programme_page"),
-    ("Board pack", "/board-pack", "board_pack_page"),
-    ("Audit log", "/audit", "audit_page"),
-]
-
 #: Capabilities whose pages are not wired in yet (slug -> title, text).
 CAPABILITIES: dict[str, tuple[str, str]] = {}
-
-
-def render(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
-    """Render a page with the signed-in user, their navigation and CSRF token."""
-    try:
-        user = current_user(request)
-    except HTTPException:
-        user = None
-    nav = [(label, href) for label, href, name in NAV if user and allowed(user.role, name)]
-    base = {
-        "user": user,
-        "role_name": ROLES.get(user.role, "") if user else "",
-        "nav": nav,
-        "path": request.url.path,
-        "csrf_token": getattr(request.state, "csrf_token", ""),
-        "fmt_value": fmt_value,
-        "unit_labels": UNIT_LABELS,
-        "variation_text": VARIATION_TEXT,
-        "assurance_text": ASSURANCE_TEXT,
-    }
-    context = {k: _for_template(v) for k, v in context.items()}
-    return request.app.state.templates.TemplateResponse(
-        request, template, {**base, **context}, status_code=status
-    )
-
-
-def _for_template(value: Any) -> Any:
-    """Frames (also in a dict) with missing numbers as templates test them.
-
-    Templates print "*" for a suppressed number with ``x != x or x is none`` (NaN or
-    None); pandas' NA has no truth value, so nullable floats become NaN and nullable
-    integers with gaps become objects holding None.
-    """
-    if isinstance(value, dict):
-        return {k: _for_template(v) for k, v in value.items()}
-    if not isinstance(value, pd.DataFrame):
-        return value
-    out = value
-    for column, dtype in value.dtypes.items():
-        if not (pd.api.types.is_extension_array_dtype(dtype) and value[column].isna().any()):
-            continue
-        if pd.api.types.is_float_dtype(dtype):
-            fixed = value[column].astype("float64")
-        elif pd.api.types.is_integer_dtype(dtype):
-            fixed = value[column].astype(object).where(value[column].notna(), None)
-        else:
-            continue
-        out = out.copy() if out is value else out
-        out[column] = fixed
-    return out
 
 
 def _safe_next(target: str | None) -> str:
@@ -218,22 +145,25 @@ def account_page(request: Request, user: Caller) -> Response:
 def overview_page(request: Request, user: Caller) -> Response:
     """Population, footprints, the age-sex pyramid, the segment (Kaiser) pyramid when a
     risk model is trained, and headline measures."""
-    from joinedup.web.population import PARTNERSHIP, kaiser_pyramid_svg
+    from joinedup.charts.population import kaiser_pyramid_svg
+    from joinedup.risk.segments import PARTNERSHIP
 
-    data = request.app.state.data
-    tiers = data.segments("tier")
+    figures = request.app.state.figures
+    tiers = figures.segments("tier")
     segment_pyramid = None
     if tiers is not None:
         rows = [r for r in records(tiers) if r["footprint_code"] == PARTNERSHIP]
-        segment_pyramid = kaiser_pyramid_svg(rows, "the partnership")
+        segment_pyramid = figures.figure(
+            "chart:kaiser:partnership", kaiser_pyramid_svg, rows, "the partnership"
+        )
     return render(
         request,
         "overview.html",
         {
-            "population": data.population(),
-            "pyramid": data.pyramid(),
+            "population": figures.population(),
+            "pyramid": figures.pyramid(),
             "segment_pyramid": segment_pyramid,
-            "headline": data.headline(request.app.state.settings.headline_measures),
+            "headline": records(figures.headline(request.app.state.settings.headline_measures)),
         },
     )
 
@@ -241,15 +171,17 @@ def overview_page(request: Request, user: Caller) -> Response:
 @router.get("/overview/pyramid.svg", name="pyramid_svg")
 def pyramid_svg(request: Request, user: Caller) -> Response:
     """The age-sex pyramid as SVG."""
-    from joinedup.web.svg import pyramid_svg as draw
+    from joinedup.charts.population import pyramid_svg as draw
 
-    return Response(draw(request.app.state.data.pyramid()), media_type="image/svg+xml")
+    figures = request.app.state.figures
+    svg = figures.figure("chart:pyramid:partnership", lambda: draw(figures.pyramid()))
+    return Response(svg, media_type="image/svg+xml")
 
 
 @router.get("/measures", name="measures_page")
 def measures_page(request: Request, user: Caller) -> Response:
     """The measure library by topic."""
-    library = request.app.state.data.library
+    library = request.app.state.figures.library
     by_topic: dict[str, list[Any]] = {}
     for d in library.values():
         by_topic.setdefault((d.topics or ["other"])[0], []).append(d)
@@ -257,35 +189,53 @@ def measures_page(request: Request, user: Caller) -> Response:
 
 
 MeasureId = Annotated[str, Path(max_length=80)]
+Grouping = Annotated[str | None, Query(max_length=40, description="A grouping of the measure")]
 
 
 @router.get("/measures/{measure_id}", name="measure_page")
-def measure_page(request: Request, user: Caller, measure_id: MeasureId) -> Response:
-    """One measure: SPC chart, recent values, funnel plot, inequalities, downloads."""
-    data = request.app.state.data
-    view = data.measure_view(measure_id)
-    d = view.definition
-    inequality = {}
-    for by in ("imd_quintile", "age_band", "sex", "ethnic_group"):
-        if by in d.groupings:
-            inequality[by] = data.measure_recent(measure_id, by)
+def measure_page(
+    request: Request, user: Caller, measure_id: MeasureId, by: Grouping = None
+) -> Response:
+    """One measure: SPC chart and recent values, funnel plot, breakdowns and inequality
+    in its newest financial year, any grouping's newest period and year, downloads."""
+    figures = request.app.state.figures
+    d = figures.definition(measure_id)
+    if by is not None and by not in d.groupings:
+        raise MeasureError(
+            f"measure {d.id!r} cannot be grouped by {by!r}; it allows: {', '.join(d.groupings)}"
+        )
+    series = figures.measure(measure_id, "partnership")
+    try:
+        chart = figures.spc(measure_id)
+    except MeasureError:
+        chart = None
+    breakdowns = {g: figures.latest(measure_id, g, "financial_year") for g in BREAKDOWNS
+                  if g in d.groupings}  # fmt: skip
     deprivation = None
     if "imd_quintile" in d.groupings:
-        yearly = data.measure_inequality(measure_id)
+        yearly = figures.inequality(measure_id)
         deprivation = yearly.iloc[-1] if len(yearly) else None
-    last = view.series.tail(12)
+    grouped = None
+    if by is not None:
+        grouped = {
+            "latest period": figures.latest(measure_id, by),
+            "latest financial year": figures.latest(measure_id, by, "financial_year"),
+        }
     return render(
         request,
         "measure.html",
         {
             "d": d,
-            "series": last,
-            "spc": view.spc,
-            "variation": None if view.spc is None else view.spc.attrs.get("variation_icon"),
-            "assurance": None if view.spc is None else view.spc.attrs.get("assurance_icon"),
-            "has_funnel": has_funnel(d) and "practice" in d.groupings,
-            "inequality": inequality,
+            "series": series.tail(12),
+            "spc": chart,
+            "variation": None if chart is None else chart.attrs.get("variation_icon"),
+            "assurance": None if chart is None else chart.attrs.get("assurance_icon"),
+            "has_funnel": funnel_svg(figures, measure_id) is not None,
+            "breakdowns": breakdowns,
             "deprivation": deprivation,
+            "by": by,
+            "groupings": [g for g in GROUPINGS if g in d.groupings],
+            "grouped": grouped,
         },
     )
 
@@ -299,13 +249,13 @@ def _svg(content: bytes | None) -> Response:
 @router.get("/measures/{measure_id}/spc.svg", name="measure_spc_svg")
 def measure_spc_svg(request: Request, user: Caller, measure_id: MeasureId) -> Response:
     """The measure's SPC chart as SVG."""
-    return _svg(spc_svg(request.app.state.data, measure_id))
+    return _svg(spc_svg(request.app.state.figures, measure_id))
 
 
 @router.get("/measures/{measure_id}/funnel.svg", name="measure_funnel_svg")
 def measure_funnel_svg(request: Request, user: Caller, measure_id: MeasureId) -> Response:
-    """The measure's funnel plot across practices as SVG."""
-    return _svg(funnel_svg(request.app.state.data, measure_id))
+    """The measure's funnel plot across practices (newest financial year) as SVG."""
+    return _svg(funnel_svg(request.app.state.figures, measure_id))
 
 
 @router.get("/measures/{measure_id}/download.csv", name="measure_csv")
@@ -314,14 +264,11 @@ def measure_csv(
     user: Caller,
     measure_id: MeasureId,
     by: Annotated[str, Query(max_length=40)] = "partnership",
+    period: Annotated[str | None, Query(pattern="^(month|quarter|financial_year)$")] = None,
 ) -> Response:
-    """The measure by any grouping as CSV (suppressed)."""
-    table = request.app.state.data.measure_table(measure_id, by)
-    return PlainTextResponse(
-        table.to_csv(index=False),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{measure_id}-by-{by}.csv"'},
-    )
+    """The measure by any grouping as CSV (suppressed), as the API gives it."""
+    table = request.app.state.figures.measure(measure_id, by, period)
+    return csv_download(table, f"{measure_id}-by-{by}.csv")
 
 
 @router.get("/casefinding", name="casefinding_page")
@@ -332,7 +279,7 @@ def casefinding_page(
     reason: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
     """A case-finding list: a clinician's own practice, or any practice pseudonymised."""
-    data = request.app.state.data
+    figures = request.app.state.figures
     if user.practice_code and not practice:
         practice = user.practice_code
     listing = None
@@ -342,7 +289,7 @@ def casefinding_page(
         request,
         "casefinding.html",
         {
-            "practices": data.practices().to_dict("records"),
+            "practices": figures.practices().to_dict("records"),
             "practice": practice,
             "listing": listing,
         },
@@ -358,16 +305,16 @@ def population_page(
     """Population and risk: Bridges to Health segments and Kaiser tiers by footprint
     (the pyramid drawn for the partnership or one footprint), the risk distribution and
     the risk model's card. Every count suppressed."""
-    from joinedup.web.population import PARTNERSHIP, kaiser_pyramid_svg, segment_bars_svg
+    from joinedup.charts.population import kaiser_pyramid_svg, segment_bars_svg
+    from joinedup.risk.segments import PARTNERSHIP
 
-    data = request.app.state.data
-    names = {f["footprint_code"]: f["name"] for f in data.population()["footprints"]}
+    figures = request.app.state.figures
+    names = {f["footprint_code"]: f["name"] for f in figures.population()["footprints"]}
     area = footprint if footprint in names else PARTNERSHIP
     area_name = "the partnership" if area == PARTNERSHIP else f"{names[area]} ({area})"
-    segments, tiers = data.segments("segment"), data.segments("tier")
-    risk = data.risk_distribution()
     tables = {}
-    for kind, table in (("segment", segments), ("tier", tiers)):
+    for kind in ("segment", "tier"):
+        table = figures.segments(kind)
         if table is None:
             continue
         codes = [c for c in names if c in set(table["footprint_code"])] + [PARTNERSHIP]
@@ -382,22 +329,29 @@ def population_page(
             ],
             "area": [r for r in rows if r["footprint_code"] == area],
         }
-    charts = {"segment": segment_bars_svg(tables["segment"]["area"], area_name)}
+    charts = {
+        "segment": figures.figure(
+            f"chart:segments:{area}", segment_bars_svg, tables["segment"]["area"], area_name
+        )
+    }
     if "tier" in tables:
-        charts["tier"] = kaiser_pyramid_svg(tables["tier"]["area"], area_name)
+        charts["tier"] = figures.figure(
+            f"chart:kaiser:{area}", kaiser_pyramid_svg, tables["tier"]["area"], area_name
+        )
+    risk = figures.risk_distribution()
     return render(
         request,
         "population.html",
         {
-            "as_of": data.segments_as_of(),
+            "as_of": figures.segments_as_of(),
             "footprints": names,
             "footprint": None if area == PARTNERSHIP else area,
             "area_name": area_name,
             "tables": tables,
             "charts": charts,
             "risk": None if risk is None else records(risk),
-            "card": data.model_card(),
-            "model_problem": data.risk_model_problem,
+            "card": figures.model_card(),
+            "model_problem": figures.risk_model_problem,
         },
     )
 
@@ -409,7 +363,7 @@ def audit_page(
     q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     """The identifiable-access audit log, searchable."""
-    rows = accounts.search_audit(request.app.state.accounts, q=q or None, limit=500)
+    rows = audit.search_audit(request.app.state.accounts, q=q or None, limit=500)
     return render(request, "audit.html", {"rows": rows, "q": q or ""})
 
 
@@ -418,13 +372,9 @@ def audit_csv(
     request: Request, user: Caller, q: Annotated[str | None, Query(max_length=100)] = None
 ) -> Response:
     """The audit log (or a search of it) as CSV."""
-    rows = accounts.search_audit(request.app.state.accounts, q=q or None, limit=100_000)
-    frame = pd.DataFrame(rows, columns=accounts.AUDIT_COLUMNS)
-    return PlainTextResponse(
-        frame.to_csv(index=False),
-        media_type="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="identifiable-access-audit.csv"'},
-    )
+    rows = audit.search_audit(request.app.state.accounts, q=q or None, limit=100_000)
+    frame = pd.DataFrame(rows, columns=audit.AUDIT_COLUMNS)
+    return csv_download(frame, "identifiable-access-audit.csv")
 
 
 @router.get("/capability/{slug}", name="capability_page")
@@ -454,7 +404,8 @@ def programme_page(
     saved: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     """A section of the work programme from the programme store."""
-    from joinedup.web.programme import milestone_statuses, programme_summary
+    from joinedup.programme.summary import programme_summary
+    from joinedup.programme.vocab import MILESTONE_STATUSES
 
     if section not in SECTIONS:
         raise HTTPException(404, f"No programme page called {section!r}.")
@@ -468,7 +419,7 @@ def programme_page(
             "sections": SECTIONS,
             "p": summary,
             "can_edit": allowed(user.role, "milestone_edit"),
-            "statuses": milestone_statuses() if summary.get("available") else {},
+            "statuses": MILESTONE_STATUSES if summary.get("available") else {},
             "saved": saved,
         },
     )
@@ -489,23 +440,20 @@ def milestone_edit(
     notes: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Save a milestone's status, forecast and notes."""
+    from joinedup.programme import service
     from joinedup.programme.errors import ProgrammeError
-    from joinedup.web.programme import edit_milestone
+    from joinedup.programme.summary import store
 
     try:
         when = date.fromisoformat(forecast) if forecast else None
     except ValueError:
         raise HTTPException(422, f"Forecast date {forecast!r}: use YYYY-MM-DD.") from None
+    values: dict[str, Any] = {"status": status, "forecast": when}
+    if notes:
+        values["notes"] = notes
     try:
-        edit_milestone(
-            request.app.state.settings.programme_db,
-            user.username,
-            milestone_id,
-            version,
-            status,
-            when,
-            notes or None,
-        )
+        with store(request.app.state.settings.programme_db).session(user=user.username) as s:
+            service.update_milestone(s, milestone_id, version, **values)
     except ProgrammeError as exc:
         raise HTTPException(409, str(exc)) from None
     return RedirectResponse(
@@ -565,10 +513,12 @@ def scenario_result(
 
 @router.get("/board-pack", name="board_pack_page")
 def board_pack_page(request: Request, user: Caller) -> Response:
-    """Links to the current quarter's board pack."""
-    from joinedup.web.boardpack import current_quarter
+    """Links to the board pack of the newest quarter the data cover."""
+    from joinedup.reports.boardpack import latest_quarter
 
-    return render(request, "board_pack_page.html", {"quarter": current_quarter()})
+    return render(
+        request, "board_pack_page.html", {"quarter": latest_quarter(request.app.state.figures)}
+    )
 
 
 @router.get("/board-pack/{quarter}.{fmt}", name="board_pack_download")
@@ -579,11 +529,11 @@ def board_pack_download(
     fmt: Annotated[str, Path(pattern="^(html|pdf|xlsx)$")],
 ) -> Response:
     """The board pack of a quarter as HTML, PDF or Excel."""
-    from joinedup.web import boardpack
+    from joinedup.reports import boardpack
 
     state = request.app.state
     pack = boardpack.build(
-        state.data, state.settings.programme_db, quarter, state.settings.headline_measures
+        state.figures, state.settings.programme_db, quarter, state.settings.headline_measures
     )
     if fmt == "html":
         return HTMLResponse(boardpack.to_html(pack))

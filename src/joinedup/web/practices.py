@@ -23,24 +23,22 @@ import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from joinedup.measures.suppression import suppress
+from joinedup.access.accounts import User
+from joinedup.access.identify import nhs_numbers, record_view
+from joinedup.access.roles import ADMIN, IDENTIFIABLE
 from joinedup.practice.attenders import frequent_attenders
 from joinedup.practice.feed import (
     EVENT_LABELS,
     FEED_EVENTS,
     FEED_SOURCES,
     PracticeNotFound,
-    activity_counts,
     activity_feed,
     feed_summary,
 )
-from joinedup.practice.profile import practice_profile
-from joinedup.practice.timeliness import source_dates, warnings_for
-from joinedup.web import accounts
-from joinedup.web.accounts import User
-from joinedup.web.api import jsonable
-from joinedup.web.data import NotFound
-from joinedup.web.roles import ADMIN, IDENTIFIABLE
+from joinedup.practice.timeliness import warnings_for
+from joinedup.published import NotFound
+from joinedup.published.practices import PROFILE_MEASURES
+from joinedup.web.render import records
 from joinedup.web.security import authorise
 
 router = APIRouter(tags=["practices"])
@@ -51,13 +49,6 @@ Days = Annotated[int, Query(ge=1, le=90, description="Days of data, ending on th
 FEED_REASON = "direct care: review of recent hospital activity"
 ATTENDERS_REASON = "direct care: frequent attender review"
 ADMIN_REASON = "administration (pseudonymised)"
-#: Headline measures a practice profile charts (practice grouping, suppressed).
-PROFILE_MEASURES = (
-    "emergency_admissions",
-    "ae_attendances",
-    "chronic_acsc_admissions",
-    "emergency_readmissions_30d",
-)
 
 
 # -- access -----------------------------------------------------------------------------
@@ -75,17 +66,18 @@ def check_person_level(user: User, practice_code: str) -> bool:
     raise HTTPException(403, f"Your role ({user.role}) may not see patient-level practice data.")
 
 
-def _read(request: Request, key: str, fn, *args, **kwargs):
-    """:meth:`DataService.memoised`, with an unknown practice as a 404."""
+def _person_level(request: Request, key: str, fn, *args, **kwargs):
+    """A person-level read of the practice (:meth:`Figures.person_level`), an unknown
+    practice a 404."""
     try:
-        return request.app.state.data.memoised(key, fn, *args, **kwargs)
+        return request.app.state.figures.person_level(key, fn, *args, **kwargs)
     except PracticeNotFound as exc:
         raise NotFound(str(exc)) from None
 
 
 def sources(request: Request) -> dict[str, Any]:
     """Latest date per source and warnings for late ones."""
-    frame = _read(request, "practice:sources", source_dates)
+    frame = request.app.state.figures.source_dates()
     return {
         "newest": None if frame.attrs["newest"] is None else frame.attrs["newest"].isoformat(),
         "sources": [
@@ -103,21 +95,26 @@ def sources(request: Request) -> dict[str, Any]:
     }
 
 
-def _casefinding_ids(request: Request, practice_code: str) -> set[str]:
-    data = request.app.state.data
-    key = f"practice:casefinding:{practice_code}"
-    return data.memoised(key, lambda _wh: set(data.casefinding_ids(practice_code)))
-
-
-def _audit(request: Request, user: User, ids: list[str], code: str, page: str, reason: str):
-    accounts.record_access(
-        request.app.state.accounts,
-        user,
-        list(dict.fromkeys(ids)),
-        code,
-        page,
-        reason[:500],
-    )
+def _identified(
+    request: Request,
+    user: User,
+    rows: list[dict[str, Any]],
+    code: str,
+    identifiable: bool,
+    page: str,
+    reason: str,
+) -> None:
+    """Audit the rows shown, with NHS numbers added for the practice's own clinicians."""
+    state = request.app.state
+    ids = [r["person_id"] for r in rows]
+    if identifiable:
+        numbers = nhs_numbers(
+            state.accounts, state.settings.reidentification, user, ids, code, page, reason
+        )
+        for r in rows:
+            r["nhs_number"] = numbers.get(r["person_id"])
+    else:
+        record_view(state.accounts, user, ids, code, page, reason)
 
 
 def practice_feed(
@@ -134,9 +131,10 @@ def practice_feed(
     identifiable = check_person_level(user, practice_code)
     if event is not None and event not in FEED_EVENTS:
         raise HTTPException(422, f"event {event!r}: expected one of {', '.join(FEED_EVENTS)}")
-    ids = _casefinding_ids(request, practice_code)
-    feed = _read(
-        request, f"practice:feed:{practice_code}:{days}", activity_feed, practice_code, days,
+    figures = request.app.state.figures
+    ids = set(figures.casefinding(practice_code)["person_id"])
+    feed = _person_level(
+        request, f"feed:{practice_code}:{days}", activity_feed, practice_code, days,
         casefinding_ids=ids,
     )  # fmt: skip
     rows = feed
@@ -144,13 +142,9 @@ def practice_feed(
         rows = rows[rows["event"] == event]
     if flagged_only:
         rows = rows[rows["reasons"] != ""]
-    out = [{k: jsonable(v) for k, v in r.items()} for r in rows.to_dict("records")]
-    if identifiable:
-        numbers = request.app.state.data.nhs_numbers([r["person_id"] for r in out])
-        for r in out:
-            r["nhs_number"] = numbers.get(r["person_id"])
+    out = records(rows)
     default = FEED_REASON if identifiable else ADMIN_REASON
-    _audit(request, user, [r["person_id"] for r in out], practice_code, page, reason or default)
+    _identified(request, user, out, practice_code, identifiable, page, reason or default)
     return {
         "practice_code": practice_code,
         "practice_name": feed.attrs["practice_name"],
@@ -169,14 +163,10 @@ def practice_attenders(
 ) -> dict[str, Any]:
     """Frequent attenders ``user`` may see (403 otherwise), audited."""
     identifiable = check_person_level(user, practice_code)
-    frame = _read(request, f"practice:attenders:{practice_code}", frequent_attenders, practice_code)
-    out = [{k: jsonable(v) for k, v in r.items()} for r in frame.to_dict("records")]
-    if identifiable:
-        numbers = request.app.state.data.nhs_numbers([r["person_id"] for r in out])
-        for r in out:
-            r["nhs_number"] = numbers.get(r["person_id"])
+    frame = _person_level(request, f"attenders:{practice_code}", frequent_attenders, practice_code)
+    out = records(frame)
     default = ATTENDERS_REASON if identifiable else ADMIN_REASON
-    _audit(request, user, [r["person_id"] for r in out], practice_code, page, reason or default)
+    _identified(request, user, out, practice_code, identifiable, page, reason or default)
     a = frame.attrs
     return {
         "practice_code": practice_code,
@@ -193,124 +183,20 @@ def practice_attenders(
 
 
 def profile(request: Request, practice_code: str) -> dict[str, Any]:
-    """The practice's profile as aggregates, every count 1-7 suppressed."""
-    p = _read(request, f"practice:profile:{practice_code}", practice_profile, practice_code)
-    pyramid = suppress(p.pyramid, ["people"], total_groups=[["age_band"], ["sex"]]).frame
-    prev = p.prevalence.reset_index(drop=True)
-    prev = suppress(
-        prev,
-        ["observed"],
-        derived={"observed": ["prevalence", "ratio", "lower", "upper", "flag"]},
-    ).frame
-    week = _read(request, "practice:week", activity_counts, 7)
-    mine = week[week["practice_code"] == practice_code]
-    summary = pd.DataFrame(
-        {
-            "event": list(FEED_EVENTS),
-            "label": [EVENT_LABELS[e] for e in FEED_EVENTS],
-            "count": [int(mine[e].iloc[0]) if len(mine) else 0 for e in FEED_EVENTS],
-        }
-    )
-    summary = suppress(summary, ["count"], total_groups=[[]]).frame
-    data = request.app.state.data
-    tiers = data.casefinding_tiers(practice_code)
+    """The practice's published profile (every count 1-7 suppressed) for the page and
+    the API, with its case-finding tiers and how fresh each source is."""
+    figures = request.app.state.figures
     return {
-        "practice_code": p.practice_code,
-        "name": p.name,
-        "cluster_code": p.cluster_code,
-        "footprint_code": p.footprint_code,
-        "as_of": p.as_of.isoformat(),
-        "list_size": p.list_size if p.list_size > 7 else None,
-        "pyramid": pyramid,
-        "prevalence": [{k: jsonable(v) for k, v in r.items()} for r in prev.to_dict("records")],
-        "peers": [
-            {
-                "practice_code": r.practice_code,
-                "name": r.name,
-                "list_size": int(r.list_size),
-                "share_65_plus": round(float(r.share_65_plus), 4),
-                "mean_imd_decile": None if pd.isna(r.mean_imd) else round(float(r.mean_imd), 2),
-            }
-            for r in p.peers.itertuples()
-        ],
-        "this_week": {
-            "start": week.attrs["start"].isoformat(),
-            "end": week.attrs["end"].isoformat(),
-            "counts": [{k: jsonable(v) for k, v in r.items()} for r in summary.to_dict("records")],
-        },
-        "casefinding_tiers": tiers,
-        "measures": measure_comparison(request, practice_code, p.peer_codes),
+        **figures.practice_profile(practice_code).as_dict(),
+        "casefinding_tiers": figures.casefinding_tiers(practice_code),
         **sources(request),
     }
-
-
-def measure_comparison(request: Request, code: str, peers: list[str]) -> list[dict[str, Any]]:
-    """Each profile measure over the last 12 periods: the practice, its peers pooled,
-    and the partnership (values from the suppressed practice table), and whether the
-    practice's SPC chart and the funnel can be drawn."""
-    from joinedup.web.charts import funnel_svg, group_spc_svg
-
-    data = request.app.state.data
-    out = []
-    for mid in PROFILE_MEASURES:
-        if mid not in data.library:
-            continue
-        d = data.definition(mid)
-        table = data.measure_recent(mid, "practice")
-        mine = table[table["group"] == code]
-        peer = table[table["group"].isin(peers)]["value"].dropna()
-        whole = data.measure_recent(mid, "partnership")
-        out.append(
-            {
-                "id": mid,
-                "title": d.title,
-                "unit": d.unit,
-                "practice": None if mine.empty else jsonable(mine["value"].iloc[0]),
-                "peer_median": None if peer.empty else float(peer.median()),
-                "partnership": None if whole.empty else jsonable(whole["value"].iloc[0]),
-                "first_period": table.attrs.get("first"),
-                "last_period": table.attrs.get("last"),
-                "spc": group_spc_svg(data, mid, "practice", code) is not None,
-                "funnel": funnel_svg(data, mid, "practice", highlight=code) is not None,
-            }
-        )
-    return out
 
 
 def practices_summary(request: Request, cluster: str | None, footprint: str | None) -> list[dict]:
     """Every practice (or one cluster's or footprint's) with this week's activity counts,
     suppressed over the whole table: what cluster and footprint leads see."""
-    pr = _read(
-        request,
-        "practice:all",
-        lambda wh: (
-            wh.table("practice")
-            .select("practice_code", "name", "cluster_code", "footprint_code")
-            .execute()
-        ),
-    )
-    if cluster:
-        pr = pr[pr["cluster_code"] == cluster]
-    if footprint:
-        pr = pr[pr["footprint_code"] == footprint]
-    week = _read(request, "practice:week", activity_counts, 7)
-    frame = week[week["practice_code"].isin(set(pr["practice_code"]))]
-    long = frame.melt("practice_code", var_name="event", value_name="count")
-    safe = suppress(long, ["count"], total_groups=[["event"], ["practice_code"]]).frame
-    wide = safe.pivot(index="practice_code", columns="event", values="count")
-    out = []
-    for r in pr.sort_values("practice_code").itertuples():
-        counts = wide.loc[r.practice_code] if r.practice_code in wide.index else {}
-        out.append(
-            {
-                "practice_code": r.practice_code,
-                "name": r.name,
-                "cluster_code": r.cluster_code,
-                "footprint_code": r.footprint_code,
-                **{e: jsonable(counts.get(e, float("nan"))) for e in FEED_EVENTS},
-            }
-        )
-    return out
+    return records(request.app.state.figures.practices_week(cluster, footprint))
 
 
 def download(rows: list[dict[str, Any]], fmt: str, name: str, identifiable: bool) -> Response:
@@ -369,9 +255,7 @@ def api_practice_attenders(
 def api_practice_profile(request: Request, user: Caller, code: PracticeCode) -> dict[str, Any]:
     """The practice's profile: list size, age structure, prevalence against expected,
     peers, this week's activity counts and measures against peers (suppressed)."""
-    out = profile(request, code)
-    out["pyramid"] = out["pyramid"].to_dict("records")
-    return {k: jsonable(v) if not isinstance(v, list | dict) else v for k, v in out.items()}
+    return profile(request, code)
 
 
 @router.get("/api/practices", name="api_practices")
@@ -445,10 +329,16 @@ def practice_mine(user: Caller) -> Response:
 @router.get("/practices/{code}", name="practice_profile_page", include_in_schema=False)
 def practice_profile_page(request: Request, user: Caller, code: PracticeCode) -> Response:
     """The practice profile (aggregates, suppressed)."""
-    from joinedup.web.svg import pyramid_svg
+    from joinedup.charts.population import pyramid_svg
 
     p = profile(request, code)
-    chart = pyramid_svg(p["pyramid"], title=f"Registered list of {p['name']} by age and sex")
+    figures = request.app.state.figures
+    chart = figures.figure(
+        f"chart:pyramid:{code}",
+        pyramid_svg,
+        figures.practice_profile(code).pyramid,
+        f"Registered list of {p['name']} by age and sex",
+    )
     return _render(request, "practice_profile.html", {"p": p, "pyramid_svg": chart})
 
 
@@ -521,7 +411,7 @@ def _svg(content: bytes | None) -> Response:
 
 
 def _profile_measure(request: Request, measure_id: str) -> str:
-    if measure_id not in PROFILE_MEASURES or measure_id not in request.app.state.data.library:
+    if measure_id not in PROFILE_MEASURES or measure_id not in request.app.state.figures.library:
         raise NotFound(f"no practice chart for measure {measure_id!r}")
     return measure_id
 
@@ -535,11 +425,12 @@ def practice_spc_svg(
     request: Request, user: Caller, code: PracticeCode, measure_id: str
 ) -> Response:
     """The practice's own SPC chart of a profile measure (suppressed months left out)."""
-    from joinedup.web.charts import group_spc_svg
+    from joinedup.web.charts import spc_svg
 
-    data = request.app.state.data
+    figures = request.app.state.figures
     mid = _profile_measure(request, measure_id)
-    return _svg(group_spc_svg(data, mid, "practice", code))
+    figures.practice_name(code)
+    return _svg(spc_svg(figures, mid, "practice", code))
 
 
 @router.get(
@@ -554,4 +445,5 @@ def practice_funnel_svg(
     from joinedup.web.charts import funnel_svg
 
     mid = _profile_measure(request, measure_id)
-    return _svg(funnel_svg(request.app.state.data, mid, "practice", highlight=code))
+    request.app.state.figures.practice_name(code)
+    return _svg(funnel_svg(request.app.state.figures, mid, "practice", highlight=code))

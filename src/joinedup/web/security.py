@@ -2,7 +2,7 @@
 
 Every protected route depends on :func:`authorise`, which finds the caller (session
 cookie for pages, ``Authorization: Bearer`` for the API) and looks the route's name up
-in :data:`joinedup.web.roles.ACCESS`. State-changing form posts also depend on
+in :data:`joinedup.access.roles.ACCESS`. State-changing form posts also depend on
 :func:`check_csrf`.
 """
 
@@ -16,9 +16,9 @@ from collections import deque
 
 from fastapi import HTTPException, Request
 
-from joinedup.web import accounts
-from joinedup.web.accounts import User
-from joinedup.web.roles import allowed
+from joinedup.access import accounts
+from joinedup.access.accounts import User
+from joinedup.access.roles import allowed
 
 SESSION_COOKIE = "joinedup_session"
 LOGIN_CSRF_COOKIE = "joinedup_login_csrf"

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from alembic import context
 
+from joinedup.access.tables import metadata as access_metadata
 from joinedup.programme.models import Base
 
 config = context.config
-target_metadata = Base.metadata
+# The programme's tables and the access tables (users, sessions, tokens, audit log).
+target_metadata = [Base.metadata, access_metadata]
 
 
 def run_migrations_online() -> None:

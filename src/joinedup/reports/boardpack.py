@@ -3,8 +3,12 @@
 A quarter is a calendar quarter: ``2026Q3`` is July to September 2026. Measures are
 shown up to the end of the quarter (or the end of the data, if earlier), with their
 SPC charts and icons; the programme sections come from the programme store when it is
-available. Every figure is suppressed as on the pages. Status is always written in
-words (not colour alone) so the pack reads printed in black and white.
+available. Every figure comes from :class:`joinedup.published.Figures`, the figures the
+web pages, the API and the command line show, so the pack and the dashboard never
+disagree; the workbook's "Measure data" sheet holds every measure by every grouping
+for its newest period and financial year. Status is always written in words (not
+colour alone) so the pack reads printed in black and white. No web framework is
+imported: ``joinedup report board`` writes the pack from the command line.
 """
 
 from __future__ import annotations
@@ -12,12 +16,22 @@ from __future__ import annotations
 import base64
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from joinedup.web.charts import UNIT_LABELS, fmt_value
-from joinedup.web.data import DataService
+import pandas as pd
+
+from joinedup.measures.definition import MeasureError
+from joinedup.measures.labels import (
+    ASSURANCE_TEXT,
+    UNIT_LABELS,
+    VARIATION_TEXT,
+    fmt_value,
+    is_missing,
+)
+from joinedup.published.figures import Figures
 
 QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 MONTHS = [
@@ -59,6 +73,11 @@ def current_quarter(today: date | None = None) -> str:
     return f"{today.year}Q{(today.month - 1) // 3 + 1}"
 
 
+def latest_quarter(figures: Figures) -> str:
+    """The newest quarter the data reach into (the quarter of the end of the data)."""
+    return current_quarter(figures.census_day())
+
+
 @dataclass
 class BoardPack:
     """Everything the pack shows, ready for any of the three renderings."""
@@ -74,30 +93,33 @@ class BoardPack:
     milestones_overdue: list[dict[str, Any]] = field(default_factory=list)
     innovation_changes: list[dict[str, Any]] = field(default_factory=list)
     feedback: dict[str, Any] = field(default_factory=dict)
-    scenario_summary: str = (
-        "Scenario results appear here once the scenarios capability is wired in."
-    )
+    scenario_summary: str = ""
+    scenarios: list[dict[str, Any]] = field(default_factory=list)
+    measure_data: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def _measure_section(data: DataService, measure_id: str, last: date) -> dict[str, Any] | None:
-    from joinedup.measures.charts import spc_chart
-    from joinedup.measures.spc import xmr
+def _measure_section(figures: Figures, measure_id: str, last: date) -> dict[str, Any] | None:
+    """One headline measure up to ``last``: its latest value, SPC icons and chart of its
+    series to then, and its inequality by deprivation in words."""
+    from joinedup.charts.spc import spc_chart
+    from joinedup.measures.results import spc_of
 
-    if measure_id not in data.library:
+    if measure_id not in figures.library:
         return None
-    d = data.definition(measure_id)
-    series = data.measure_table(measure_id, "partnership")
+    d = figures.definition(measure_id)
+    series = figures.measure(measure_id, "partnership")
     series = series[series["period_start"] <= last]
     observed = series.dropna(subset=["value"])
     out: dict[str, Any] = {
         "id": d.id,
         "title": d.title,
         "unit": d.unit,
-        "unit_label": UNIT_LABELS.get(d.unit, d.unit),
+        "unit_label": UNIT_LABELS[d.unit],
         "direction": d.direction,
         "target": d.target,
         "rows": series.tail(12).to_dict("records"),
         "latest": None,
+        "value": None,
         "period": None,
         "has_responses": "responses" in series.columns,
         "responses": None,
@@ -105,40 +127,44 @@ def _measure_section(data: DataService, measure_id: str, last: date) -> dict[str
         "variation": None,
         "assurance": None,
         "chart": None,
-        "inequality": _inequality(data, d, last),
+        "inequality": _inequality(figures, d, last),
     }
     if not observed.empty:
-        out["latest"] = fmt_value(float(observed["value"].iloc[-1]), d.unit)
+        out["value"] = _number(observed["value"].iloc[-1])
+        out["latest"] = fmt_value(out["value"], d.unit)
         out["period"] = str(observed["period"].iloc[-1])
         if "responses" in observed.columns:  # a feedback measure: its answers and rate
             out["responses"] = _number(observed["responses"].iloc[-1])
             out["response_rate"] = _number(observed["response_rate"].iloc[-1])
     if len(observed) >= 2:
-        frame = xmr(
-            series["value"].astype(float).to_numpy(),
-            improvement=d.direction,
-            target=d.target if d.direction != "neutral" else None,
-            x=list(series["period"]),
-        )
-        out["variation"] = frame.attrs.get("variation_icon")
-        out["assurance"] = frame.attrs.get("assurance_icon")
-        svg = spc_chart(frame, d.title, UNIT_LABELS.get(d.unit, d.unit))
-        out["chart"] = "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
+        import warnings
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # trial-limit advice is for `measures spc`
+                frame = spc_of(series, d)
+        except MeasureError:
+            frame = None
+        if frame is not None:
+            out["variation"] = frame.attrs.get("variation_icon")
+            out["assurance"] = frame.attrs.get("assurance_icon")
+            svg = spc_chart(frame, d.title, UNIT_LABELS[d.unit])
+            out["chart"] = "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
     return out
 
 
-def _inequality(data: DataService, d: Any, last: date) -> dict[str, Any] | None:
+def _inequality(figures: Figures, d: Any, last: date) -> dict[str, Any] | None:
     """The Core20 gap and SII of the latest financial year started by ``last``, with a
     sentence for the board (None for a measure not grouped by IMD quintile)."""
     if "imd_quintile" not in d.groupings:
         return None
-    yearly = data.measure_inequality(d.id)
+    yearly = figures.inequality(d.id)
     yearly = yearly[yearly["period_start"] <= last]
     if yearly.empty:
         return None
     r = yearly.iloc[-1]
     parts = []
-    if r["core20_gap"] == r["core20_gap"]:  # not NaN
+    if not is_missing(r["core20_gap"]):
         parts.append(
             f"{fmt_value(r['core20_value'], d.unit)} in the most deprived 20% (IMD quintile 1) "
             f"against {fmt_value(r['rest_value'], d.unit)} in the rest, a gap of "
@@ -146,11 +172,11 @@ def _inequality(data: DataService, d: Any, last: date) -> dict[str, Any] | None:
             + (
                 f" (95% interval {fmt_value(r['core20_gap_lower'], d.unit)} to "
                 f"{fmt_value(r['core20_gap_upper'], d.unit)})"
-                if r["core20_gap_lower"] == r["core20_gap_lower"]
+                if not is_missing(r["core20_gap_lower"])
                 else ""
             )
         )
-    if r["sii"] == r["sii"]:
+    if not is_missing(r["sii"]):
         parts.append(f"slope index of inequality {fmt_value(r['sii'], d.unit)}")
     text = "; ".join(parts) if parts else "no figures"
     if r["note"]:
@@ -160,9 +186,7 @@ def _inequality(data: DataService, d: Any, last: date) -> dict[str, Any] | None:
 
 def _number(value: Any) -> float | None:
     """A float, or None for a missing (suppressed or undefined) figure."""
-    import pandas as pd
-
-    return None if value is None or pd.isna(value) else float(value)
+    return None if is_missing(value) else float(value)
 
 
 def responses_text(responses: float | None, rate: float | None) -> str:
@@ -180,9 +204,12 @@ def _in(day: Any, first: date, last: date) -> bool:
     return first <= d <= last
 
 
-def build(data: DataService, programme_url: str, quarter: str, measure_ids: list[str]) -> BoardPack:
-    """Gather the pack for ``quarter`` from the warehouse and the programme store."""
-    from joinedup.web.programme import programme_summary
+def build(
+    figures: Figures, programme_url: str, quarter: str, measure_ids: Sequence[str]
+) -> BoardPack:
+    """Gather the pack for ``quarter`` from the published figures and the programme
+    store."""
+    from joinedup.programme.summary import programme_summary
 
     first, last = quarter_bounds(quarter)
     pack = BoardPack(
@@ -190,22 +217,17 @@ def build(data: DataService, programme_url: str, quarter: str, measure_ids: list
         first=first,
         last=last,
         generated=datetime.now().strftime("%d %B %Y %H:%M"),
-        population=data.population(),
+        population=figures.population(),
     )
-    # The warehouse is read-only while the app runs: the measure sections of a quarter
-    # (SPC charts included) are drawn once.
-    key = f"board-pack-measures:{quarter}:{','.join(measure_ids)}"
-    if key not in data._memo:
-        sections = [_measure_section(data, mid, last) for mid in measure_ids]
-        data._memo[key] = [s for s in sections if s]
-    pack.measures = data._memo[key]
-    if "board-pack-scenarios" not in data._memo:
-        data._memo["board-pack-scenarios"] = _scenarios(data)
-    pack.scenario_summary, pack.scenarios = data._memo["board-pack-scenarios"]
-    from joinedup.feedback.board import quarter_feedback
-
-    with data._lock:  # one DuckDB connection per app: queries are serialised
-        pack.feedback = quarter_feedback(data.wh, first, last)
+    sections = figures.figure(
+        f"board-pack-measures:{pack.quarter}:{','.join(measure_ids)}",
+        lambda: [s for s in (_measure_section(figures, m, last) for m in measure_ids) if s],
+    )
+    pack.measures = sections
+    plan = figures.plan_scenario()
+    pack.scenario_summary, pack.scenarios = plan["text"], plan["rows"]
+    pack.feedback = figures.feedback(first, last)
+    pack.measure_data = figures.measure_data()
     prog = programme_summary(programme_url, today=last)
     pack.programme = prog
     if prog.get("available"):
@@ -220,41 +242,7 @@ def build(data: DataService, programme_url: str, quarter: str, measure_ids: list
     return pack
 
 
-#: The scenario the pack summarises (the partnership's plan), and how many draws.
-PACK_SCENARIO = "partnership_plan"
-PACK_RUNS = 200
-
-
-def _scenarios(data: DataService) -> tuple[str, list[dict[str, Any]]]:
-    """A summary line and the comparison row of the partnership plan scenario."""
-    try:
-        from joinedup.scenarios.api import comparison_table, run_scenarios
-        from joinedup.scenarios.model import library_names
-    except ImportError:
-        return BoardPack.scenario_summary, []
-    if PACK_SCENARIO not in library_names():
-        return f"The scenario library has no {PACK_SCENARIO!r} scenario.", []
-    table = comparison_table(
-        run_scenarios([PACK_SCENARIO], data.warehouse_path, runs=PACK_RUNS, seed=42)
-    )
-    row = table.iloc[0]
-    text = (
-        f"The partnership plan scenario ({PACK_RUNS} Monte Carlo runs): acute bed days in "
-        f"{row['final_year']} {row['bed_days_p50']:,.0f} against {row['baseline_bed_days']:,.0f} "
-        f"without it; net present value {_money(row['npv_p50'])} (80% range "
-        f"{_money(row['npv_p10'])} to {_money(row['npv_p90'])}). Run and compare scenarios on "
-        "the Scenarios page."
-    )
-    return text, table.astype(object).where(table.notna(), None).to_dict("records")
-
-
-def _money(value: float) -> str:
-    return f"-£{-value:,.0f}" if value < 0 else f"£{value:,.0f}"
-
-
 def _context(pack: BoardPack) -> dict[str, Any]:
-    from joinedup.web.pages import ASSURANCE_TEXT, VARIATION_TEXT
-
     period = f"{MONTHS[pack.first.month - 1]} to {MONTHS[pack.last.month - 1]} {pack.last.year}"
     return {
         "pack": pack,
@@ -317,7 +305,7 @@ def to_xlsx(pack: BoardPack) -> bytes:
             [
                 m["title"],
                 m["period"],
-                m["latest"],
+                m["value"],
                 m["unit_label"],
                 m["variation"],
                 m["assurance"],
@@ -449,6 +437,7 @@ def to_xlsx(pack: BoardPack) -> bytes:
         wb.create_sheet("Programme").append(
             ["Programme store not available", prog.get("reason", "")]
         )
+    _measure_data(wb, pack.measure_data)
     sc = wb.create_sheet("Scenarios")
     sc.append([pack.scenario_summary])
     if pack.scenarios:
@@ -459,6 +448,34 @@ def to_xlsx(pack: BoardPack) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+#: Columns of the "Measure data" sheet, as the API and `joinedup measures compute` name them.
+MEASURE_DATA_COLUMNS = [
+    "measure_id", "grouping", "group", "period_kind", "period", "period_start", "period_end",
+    "numerator", "denominator", "value", "lower", "upper", "unit", "suppressed",
+]  # fmt: skip
+
+
+def _measure_data(wb: Any, frame: pd.DataFrame) -> None:
+    """Every measure by every grouping, newest period and newest financial year."""
+    from openpyxl.styles import Font
+
+    ws = wb.create_sheet("Measure data")
+    ws.append(MEASURE_DATA_COLUMNS)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    if frame.empty:
+        return
+    numbers = ("numerator", "denominator", "value", "lower", "upper")
+    for r in frame[MEASURE_DATA_COLUMNS].itertuples(index=False):
+        row = r._asdict()
+        for k in numbers:
+            row[k] = _number(row[k])
+        row["group"] = str(row["group"])
+        row["period_start"], row["period_end"] = str(row["period_start"]), str(row["period_end"])
+        row["suppressed"] = bool(row["suppressed"])
+        ws.append([row[c] for c in MEASURE_DATA_COLUMNS])
 
 
 def _cell(value: Any) -> Any:

@@ -1,13 +1,11 @@
-"""Users, sessions, API tokens and the identifiable-access audit log.
+"""Users, sessions and API tokens: who may sign in, and as what.
 
-The tables live in the programme store's database (same URL) under their own
-SQLAlchemy metadata and are created if missing, so the web app can start before the
-programme store's migrations know about them. The audit log is append-only: SQLite
-and PostgreSQL triggers refuse UPDATE and DELETE on it.
-
-Passwords are hashed with argon2id (argon2-cffi); session and API tokens are random
-(``secrets``) and stored only as SHA-256 digests, so a copy of the database signs no
-one in.
+The tables (:mod:`joinedup.access.tables`) live in the programme store's database and
+are made by its migrations: :func:`make_accounts_engine` opens that database and
+brings it up to date first. Passwords are hashed with argon2id (argon2-cffi); session
+and API tokens are random (``secrets``) and stored only as SHA-256 digests, so a copy
+of the database signs no one in. What identifiable records each user read is in
+:mod:`joinedup.access.audit`.
 """
 
 from __future__ import annotations
@@ -20,87 +18,10 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Engine,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    delete,
-    event,
-    insert,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import Engine, create_engine, delete, event, insert, select, update
 
-from joinedup.web.roles import CLINICIAN, ROLES
-
-metadata = MetaData()
-
-users = Table(
-    "web_user",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("username", String(64), nullable=False, unique=True),
-    Column("password_hash", Text, nullable=False),
-    Column("role", String(32), nullable=False),
-    Column("org_code", String(16), nullable=False),
-    Column("failed_logins", Integer, nullable=False, default=0),
-    Column("locked_until", DateTime(timezone=True)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-
-sessions = Table(
-    "web_session",
-    metadata,
-    Column("token_hash", String(64), primary_key=True),
-    Column("user_id", Integer, ForeignKey("web_user.id", ondelete="CASCADE"), nullable=False),
-    Column("csrf_token", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-)
-
-api_tokens = Table(
-    "web_api_token",
-    metadata,
-    Column("token_hash", String(64), primary_key=True),
-    Column("user_id", Integer, ForeignKey("web_user.id", ondelete="CASCADE"), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-)
-
-audit_log = Table(
-    "identifiable_access_log",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("username", String(64), nullable=False),
-    Column("role", String(32), nullable=False),
-    Column("org_code", String(16), nullable=False),
-    Column("person_id", String(64), nullable=False),
-    Column("practice_code", String(16)),
-    Column("page", String(200), nullable=False),
-    Column("reason", Text, nullable=False),
-)
-
-_APPEND_ONLY_SQLITE = [
-    f"CREATE TRIGGER IF NOT EXISTS {audit_log.name}_no_{op.lower()} BEFORE {op} ON "
-    f"{audit_log.name} BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
-    for op in ("UPDATE", "DELETE")
-]
-_APPEND_ONLY_POSTGRES = [
-    f"CREATE OR REPLACE FUNCTION {audit_log.name}_append_only() RETURNS trigger AS $$ "
-    "BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$ LANGUAGE plpgsql",
-    f"DROP TRIGGER IF EXISTS {audit_log.name}_append_only ON {audit_log.name}",
-    f"CREATE TRIGGER {audit_log.name}_append_only BEFORE UPDATE OR DELETE ON "
-    f"{audit_log.name} FOR EACH ROW EXECUTE FUNCTION {audit_log.name}_append_only()",
-]
+from joinedup.access.roles import CLINICIAN, ROLES
+from joinedup.access.tables import api_tokens, sessions, users
 
 _hasher = PasswordHasher()
 
@@ -129,8 +50,9 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; they were written as UTC.
+def aware(value: datetime | None) -> datetime | None:
+    """``value`` as timezone-aware UTC (SQLite hands back naive datetimes; they were
+    written as UTC)."""
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
@@ -142,9 +64,11 @@ def digest(token: str) -> str:
 
 
 def make_accounts_engine(url: str) -> Engine:
-    """An engine on ``url`` with the web tables (and the audit log's triggers) created."""
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    """An engine on the programme store at ``url``, migrated to the newest schema (which
+    holds the tables of users, sessions, tokens and the audit log)."""
+    from joinedup.programme.store import current_revision, head_revision, migrate, normalise_url
+
+    url = normalise_url(url)
     kwargs: dict[str, Any] = {"future": True}
     if url.startswith("sqlite"):
         from pathlib import Path
@@ -165,11 +89,8 @@ def make_accounts_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.close()
 
-    metadata.create_all(engine)
-    ddl = _APPEND_ONLY_SQLITE if engine.dialect.name == "sqlite" else _APPEND_ONLY_POSTGRES
-    with engine.begin() as con:
-        for statement in ddl:
-            con.exec_driver_sql(statement)
+    if current_revision(engine) != head_revision():
+        migrate(engine)
     return engine
 
 
@@ -255,7 +176,7 @@ def authenticate(
             # Hash anyway so timing does not tell which usernames exist.
             _hasher.hash(password or "x")
             raise LoginRefused(BAD_CREDENTIALS)
-        locked_until = _aware(row.locked_until)
+        locked_until = aware(row.locked_until)
         if locked_until is not None and locked_until > now():
             raise LoginRefused(
                 "This account is locked after too many failed sign-ins. Try again later "
@@ -311,7 +232,7 @@ def session_user(engine: Engine, token: str) -> tuple[User, str] | None:
             .join(sessions, sessions.c.user_id == users.c.id)
             .where(sessions.c.token_hash == digest(token))
         ).first()
-    if row is None or _aware(row.expires_at) <= now():
+    if row is None or aware(row.expires_at) <= now():
         return None
     return _row_user(row), row.csrf_token
 
@@ -346,87 +267,6 @@ def token_user(engine: Engine, token: str) -> User | None:
             .join(api_tokens, api_tokens.c.user_id == users.c.id)
             .where(api_tokens.c.token_hash == digest(token))
         ).first()
-    if row is None or _aware(row.expires_at) <= now():
+    if row is None or aware(row.expires_at) <= now():
         return None
     return _row_user(row)
-
-
-def record_access(
-    engine: Engine,
-    user: User,
-    person_ids: list[str],
-    practice_code: str | None,
-    page: str,
-    reason: str,
-) -> None:
-    """Append one audit row per identifiable record read (who, whose, when, where, why)."""
-    if not person_ids:
-        return
-    at = now()
-    rows = [
-        {
-            "at": at,
-            "username": user.username,
-            "role": user.role,
-            "org_code": user.org_code,
-            "person_id": pid,
-            "practice_code": practice_code,
-            "page": page,
-            "reason": reason,
-        }
-        for pid in person_ids
-    ]
-    with engine.begin() as con:
-        con.execute(insert(audit_log), rows)
-
-
-AUDIT_COLUMNS = [
-    "id",
-    "at",
-    "username",
-    "role",
-    "org_code",
-    "person_id",
-    "practice_code",
-    "page",
-    "reason",
-]
-
-
-def search_audit(
-    engine: Engine,
-    q: str | None = None,
-    username: str | None = None,
-    person_id: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = 500,
-) -> list[dict[str, Any]]:
-    """Audit rows, newest first, filtered by user, person, time and free text."""
-    stmt = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
-    if username:
-        stmt = stmt.where(audit_log.c.username == username)
-    if person_id:
-        stmt = stmt.where(audit_log.c.person_id == person_id)
-    if since:
-        stmt = stmt.where(audit_log.c.at >= since)
-    if until:
-        stmt = stmt.where(audit_log.c.at <= until)
-    if q:
-        like = f"%{q}%"
-        stmt = stmt.where(
-            or_(
-                audit_log.c.username.like(like),
-                audit_log.c.person_id.like(like),
-                audit_log.c.page.like(like),
-                audit_log.c.reason.like(like),
-                audit_log.c.practice_code.like(like),
-            )
-        )
-    with engine.connect() as con:
-        out = []
-        for r in con.execute(stmt):
-            row = dict(r._mapping)
-            row["at"] = _aware(row["at"]).isoformat()
-            out.append(row)
-        return out

@@ -16,6 +16,8 @@ import matplotlib as mpl
 import pandas as pd
 from matplotlib.figure import Figure
 
+from joinedup.measures.labels import ASSURANCE_TEXT, VARIATION_TEXT
+
 # Colours as NHSRplotthedots / the Making Data Count Power BI team use them.
 COLOURS = {
     "common_cause": "#7B7D7D",  # grey
@@ -27,21 +29,6 @@ COLOURS = {
     "mean": "#000000",
     "limit": "#7B7D7D",
     "target": "#DE1B1B",
-}
-
-VARIATION_TEXT = {
-    "common_cause": "Common cause variation",
-    "improvement_high": "Special cause: improvement (high)",
-    "improvement_low": "Special cause: improvement (low)",
-    "concern_high": "Special cause: concern (high)",
-    "concern_low": "Special cause: concern (low)",
-    "neither_high": "Special cause: neither (high)",
-    "neither_low": "Special cause: neither (low)",
-}
-ASSURANCE_TEXT = {
-    "pass": "Assurance: consistently passes target",
-    "fail": "Assurance: consistently fails target",
-    "hit_and_miss": "Assurance: hits and misses target",
 }
 
 
