@@ -253,6 +253,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--baseline-src", type=Path, help="Also load a server from this src/.")
     parser.add_argument("--no-write", action="store_true", help="Print only; leave RESULTS.md.")
+    parser.add_argument(
+        "--no-refresh", action="store_true", help="Keep the figures already published."
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--pages", help=argparse.SUPPRESS)
     args, _ = parser.parse_known_args()
@@ -265,8 +268,9 @@ def main() -> int:
         return 1
     pages = [p.format(practice=_practice(warehouse)) for p in PAGES]
     # 1. The refresh: every published figure computed afresh.
-    for suffix in (".published", ".measure-cache"):
-        subprocess.run(["rm", "-rf", f"{warehouse}{suffix}"], check=True)
+    if not args.no_refresh:
+        for suffix in (".published", ".measure-cache"):
+            subprocess.run(["rm", "-rf", f"{warehouse}{suffix}"], check=True)
     refresh, refresh_rss, _ = run_measured(
         [str(BIN / "joinedup"), "publish", "--warehouse", str(warehouse)]
     )
@@ -280,7 +284,8 @@ def main() -> int:
     ]
     table, worst_p95 = _table("This version", now)
     body = [
-        f"Economy of {_people(warehouse):,} people. The refresh (`joinedup publish`, every "
+        f"Economy of {_people(warehouse):,} people ever registered. The refresh (`joinedup "
+        "publish`, every "
         f"figure computed afresh: measures by every grouping, headline, inequalities, "
         f"segments, opportunities, practice profiles, the plan scenario) took {refresh:.0f} s "
         f"wall, {refresh_rss:,.0f} MiB peak.",
@@ -312,7 +317,13 @@ def main() -> int:
     text = "\n".join(body)
     print(text)
     if not args.no_write:
-        write_section("Web app latency under load", text)
+        # The command as run, without this machine's paths.
+        command = "python benchmarks/web_benchmark.py" + (
+            " --baseline-src OLD/src (OLD: a git worktree of the version compared)"
+            if args.baseline_src
+            else ""
+        )
+        write_section("Web app latency under load", text, command)
     return 0
 
 

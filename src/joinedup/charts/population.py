@@ -83,7 +83,7 @@ def _share(v: object) -> str:
 def kaiser_pyramid_svg(rows: list[dict[str, Any]], area: str) -> str:
     """The Kaiser Permanente pyramid: level 3 at the apex, level 1 at the base, each
     layer labelled with its (suppressed) people and share. ``rows`` are one area's
-    :func:`segment_table` rows for ``kind="tier"``. The layers have equal heights: the
+    ``segment_summary`` rows for ``kind="tier"``. The layers have equal heights: the
     shape shows the order of need, the labels the sizes."""
     by_tier = {int(r["tier"]): r for r in rows}
     width, height, base, top_y, label_x = 640, 240, 300, 12, 330
@@ -126,7 +126,7 @@ def kaiser_pyramid_svg(rows: list[dict[str, Any]], area: str) -> str:
 
 def segment_bars_svg(rows: list[dict[str, Any]], area: str) -> str:
     """Bridges to Health segments as horizontal bars, greatest need (8) at the top:
-    the segment pyramid. ``rows`` are one area's :func:`segment_table` rows for
+    the segment pyramid. ``rows`` are one area's ``segment_summary`` rows for
     ``kind="segment"``; suppressed counts are drawn as '*' with no bar."""
     by_seg = {int(r["segment"]): r for r in rows}
     known = [float(r["people"]) for r in rows if r["people"] is not None and pd.notna(r["people"])]

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table as RichTable
 
-from joinedup.cli.common import WarehouseOption, console, fail
+from joinedup.cli.common import WarehouseOption, console, fail, show
 from joinedup.cli.risk_model import (
     ModelOption,
     open_model_and_warehouse,
@@ -75,7 +75,7 @@ def casefind(
             str(r.list_rank), r.person_id, f"{r.risk_percent:.1f}%", str(r.age_band),
             str(r.segment_name), r.reasons,
         )  # fmt: skip
-    console.print(t)
+    show(t)
     if len(rows) > 50:
         console.print(f"... {len(rows) - 50} more (use --out to export the whole list)")
     if out is not None:

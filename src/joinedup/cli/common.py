@@ -64,7 +64,8 @@ def show(table, out: Console | None = None) -> None:
     for row in zip(*cells, strict=True):
         out.print(Text(f"{headers[0]}: {row[0]}" if headers[0] else row[0], style="bold"))
         rest = "; ".join(
-            f"{h.replace(chr(10), ' ')}: {v}" for h, v in zip(headers[1:], row[1:], strict=True)
+            f"{h.replace(chr(10), ' ')}: {v}"
+            for h, v in zip(headers[1:], row[1:], strict=True)
             if v not in ("", None)
         )
         if rest:

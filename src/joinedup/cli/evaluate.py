@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table as RichTable
 
-from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
+from joinedup.cli.common import WarehouseOption, console, fail, show, warehouse_path
 
 
 def evaluate(
@@ -67,11 +67,11 @@ def evaluate(
             f"{o.enrolled_pre:,.2f} -> {o.enrolled_post:,.2f}",
             f"{o.comparison_pre:,.2f} -> {o.comparison_post:,.2f}",
         )
-    console.print(table)
+    show(table)
     bal = RichTable("covariate", "SMD before", "SMD after", title="Balance")
     for row in result.balance.itertuples():
         bal.add_row(row.covariate, f"{row.smd_before:+.3f}", f"{row.smd_after:+.3f}")
-    console.print(bal)
+    show(bal)
     console.print(f"[yellow]warning:[/] {RTM_WARNING}")
     for note in result.notes:
         console.print(f"note: {note}")

@@ -8,7 +8,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
+from joinedup.cli.common import WarehouseOption, console, fail, show, warehouse_path
 
 
 def ingest(
@@ -101,7 +101,7 @@ def _summary(reports) -> None:
             f"{r.rows_quarantined:,}",
             ", ".join(b.batch_id for b in r.batches),
         )
-    console.print(out)
+    show(out)
     for r in reports:
         if r.status == "unchanged":
             console.print(f"{r.path}: {r.message}", soft_wrap=True)
@@ -136,7 +136,7 @@ def quarantine(
         out.add_row(
             r.batch_id, r.source_file, str(r.source_row), _text(r.field), _text(r.value), r.reason
         )
-    console.print(out)
+    show(out)
     console.print(f"{min(limit, total):,} of {total:,} quarantine records shown")
 
 
@@ -152,7 +152,7 @@ def mappings() -> None:
     for name in sorted(shipped_mappings()):
         m = load_mapping(name)
         out.add_row(name, m.table.name, ", ".join(t.table.name for t in m.also), m.description)
-    console.print(out)
+    show(out)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,8 @@ import typer
 from rich.table import Table as RichTable
 
 from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
-from joinedup.measures.labels import ICON_SHORT
+from joinedup.cli.common import show as show_table
+from joinedup.measures.labels import ICON_SHORT, UNIT_LABELS
 
 group = typer.Typer(
     help=(
@@ -73,15 +74,16 @@ def _fmt(value: object, digits: int = 2) -> str:
 def list_measures() -> None:
     """List every measure: id, title, kind, unit, period and direction of improvement."""
     library = _library()
-    out = RichTable(title="measure library")
-    out.add_column("id", no_wrap=True)
-    for name in ("title", "kind", "unit", "period", "better"):
-        out.add_column(name)
+    out = RichTable("id", "measure", title="measure library")
     for d in library.values():
-        better = {"increase": "higher", "decrease": "lower", "neutral": "-"}[d.direction]
-        out.add_row(d.id, d.title, d.kind, d.unit, d.period, better)
-    console.print(out)
-    console.print(f"{len(library)} measures")
+        better = {"increase": "higher is better", "decrease": "lower is better"}
+        out.add_row(
+            d.id,
+            f"{d.title} ({UNIT_LABELS[d.unit]}; {d.kind}, by {d.period.replace('_', ' ')}"
+            + (f"; {better[d.direction]})" if d.direction in better else ")"),
+        )
+    show_table(out)
+    console.print(f"{len(library)} measures; `joinedup measures show ID` for a definition")
 
 
 @group.command("show")
@@ -174,33 +176,32 @@ def _write(results, fmt: str, out: Path | None) -> None:
 
 
 def _print_table(results) -> None:
+    """The results as one table per measure and grouping (few columns, so they fit an
+    80-column terminal; wider ones print one row a block)."""
+    from joinedup.measures.definition import load_library
+
+    library = load_library()
     # Feedback measures with a response base carry responses, eligible and a rate.
     rates = "response_rate" in results.columns
-    table = RichTable()
-    table.add_column("measure", no_wrap=True)
-    names = ["by", "group", "period", "numerator", "denominator", "value", "95% CI", "unit"]
-    if rates:
-        names += ["responses", "eligible", "response rate"]
-    for name in names:
-        table.add_column(name, no_wrap=name in ("group", "period"))
-    for r in results.itertuples():
-        ci = f"{_fmt(r.lower)} - {_fmt(r.upper)}" if not _missing(r.lower) else "-"
-        row = [
-            r.measure_id,
-            r.grouping,
-            str(r.group),
-            r.period,
-            _fmt(r.numerator, 0),
-            _fmt(r.denominator, 0),
-            _fmt(r.value),
-            ci,
-            r.unit,
-        ]
+    for (mid, grouping), rows in results.groupby(["measure_id", "grouping"], sort=False):
+        d = library.get(mid)
+        title = f"{d.title if d else mid} ({mid}) by {grouping.replace('_', ' ')}"
+        unit = UNIT_LABELS.get(rows["unit"].iloc[0], rows["unit"].iloc[0])
+        table = RichTable(title=f"{title}, {unit}", title_justify="left")
+        names = ["group", "period", "numerator", "denominator", "value", "95% CI"]
         if rates:
-            rate = "-" if _missing(r.response_rate) else f"{r.response_rate:.1f}%"
-            row += [_fmt(r.responses, 0), _fmt(r.eligible, 0), rate]
-        table.add_row(*row)
-    console.print(table)
+            names += ["responses", "eligible", "rate"]
+        for name in names:
+            table.add_column(name, justify="left" if name in ("group", "period") else "right")
+        for r in rows.itertuples():
+            ci = f"{_fmt(r.lower)}-{_fmt(r.upper)}" if not _missing(r.lower) else "-"
+            row = [str(r.group), r.period, _fmt(r.numerator, 0), _fmt(r.denominator, 0),
+                   _fmt(r.value), ci]  # fmt: skip
+            if rates:
+                rate = "-" if _missing(r.response_rate) else f"{r.response_rate:.1f}%"
+                row += [_fmt(r.responses, 0), _fmt(r.eligible, 0), rate]
+            table.add_row(*row)
+        show_table(table)
     console.print(
         f"{len(results):,} rows; '-' marks suppressed or undefined figures (counts 1-7 and "
         "the cells that would reveal them are hidden)"
@@ -247,7 +248,7 @@ def spc_cmd(
             str(r.point_type).replace("_", " "),
             str(r.rule or ""),
         )
-    console.print(table)
+    show_table(table)
     console.print(
         f"{attrs['title']} ({attrs['group']}, {attrs['unit']}): variation "
         f"[bold]{ICON_SHORT.get(attrs['variation_icon'], '-')}[/], assurance "
@@ -302,7 +303,7 @@ def funnel_cmd(
         )
     console.print(f"{attrs['title']} ({attrs['value_label'].lower()})", highlight=False)
     if len(outside):
-        console.print(table)
+        show_table(table)
     adjusted = f"; over-dispersion phi {attrs['phi']:.2f}" if attrs["adjusted"] else ""
     console.print(
         f"{len(outside)} of {len(frame)} units outside the 95% limits (target "
@@ -362,7 +363,7 @@ def inequality_cmd(
             ci(r, "core20_gap"),
             ci(r, "core20_ratio"),
         )
-    console.print(table)
+    show_table(table)
     attrs = frame.attrs
     console.print(
         f"{attrs['title']} ({attrs['unit']}), 95% intervals. SII: modelled value in the "

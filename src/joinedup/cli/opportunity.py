@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table as RichTable
 
-from joinedup.cli.common import WarehouseOption, console, err_console, fail, warehouse_path
+from joinedup.cli.common import WarehouseOption, console, err_console, fail, show, warehouse_path
 
 FORMATS = ("table", "csv", "json", "xlsx")
 #: Units whose figures are published (the web app's opportunity view).
@@ -66,7 +66,7 @@ def _units_table(result, units, top: int) -> None:
             _n(r.bed_days, "{:,.0f}"),
             _n(r.cost, "{:,.0f}"),
         )
-    console.print(t)
+    show(t)
     total = result.total
     console.print(
         f"total avoidable {total['avoidable']:,.1f} events ({total['avoidable_lower']:,.1f} to "

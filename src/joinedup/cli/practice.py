@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 from rich.table import Table as RichTable
 
-from joinedup.cli.common import WarehouseOption, console, err_console, fail, warehouse_path
+from joinedup.cli.common import WarehouseOption, console, err_console, fail, show, warehouse_path
 from joinedup.cli.risk_model import ModelOption, model_dir, parse_date, write_frame
 from joinedup.measures.labels import fmt_value
 
@@ -110,7 +110,7 @@ def feed(
         dx = f"{r.diagnosis} ({r.diagnosis_chapter}); " if isinstance(r.diagnosis, str) else ""
         t.add_row(str(r.date), r.event, r.person_id, str(r.age), r.provider_code, dx + r.detail,
                   r.reasons)  # fmt: skip
-    console.print(t)
+    show(t)
     if ids is None:
         console.print(
             "no risk model found: the case-finding flag is off (train one: joinedup risk train)"
@@ -153,7 +153,7 @@ def attenders(
     for r in rows.itertuples():
         t.add_row(r.person_id, str(r.age), str(r.ae_attendances), str(r.emergency_admissions),
                   str(r.bed_days), str(r.last_event), pattern_text(r.pattern))  # fmt: skip
-    console.print(t)
+    show(t)
     if out is not None:
         write_frame(rows.assign(pattern=[" ".join(map(str, p)) for p in rows["pattern"]]).drop(
             columns="months"), out)  # fmt: skip
@@ -211,7 +211,7 @@ def profile(
     for r in p.age_bands.itertuples():
         t.add_row(r.age_band, _n(r.people, "{:,.0f}"), _n(r.share_of_list, "{:.1%}"),
                   f"{r.partnership_share:.1%}")  # fmt: skip
-    console.print(t)
+    show(t)
     t = RichTable(
         "condition", "register", "prevalence", "expected", "O/E (95% CI)",
         title="Long-term conditions against expected",
@@ -221,12 +221,12 @@ def profile(
         flag = {"higher than expected": " high", "lower than expected": " low"}.get(r.flag, "")
         t.add_row(r.condition.replace("_", " "), _n(r.observed, "{:,.0f}"),
                   _n(r.prevalence, "{:.1f}%"), f"{r.expected:,.1f}", ratio + flag)  # fmt: skip
-    console.print(t)
+    show(t)
     t = RichTable("practice", "list", "65+", "IMD", title="Similar practices")
     for r in p.peers:
         t.add_row(f"{r['name'][:34]} ({r['practice_code']})", f"{r['list_size']:,}",
                   f"{100 * r['share_65_plus']:.1f}%", f"{r['mean_imd_decile']}")  # fmt: skip
-    console.print(t)
+    show(t)
     if p.measures:
         heading = f"Measures, {p.measures[0]['period']}"
         t = RichTable("measure", "here", "peers", "all", title=heading)
@@ -234,7 +234,7 @@ def profile(
             t.add_row(m["title"][:40], fmt_value(m["practice"], m["unit"]),
                       fmt_value(m["peer_median"], m["unit"]),
                       fmt_value(m["partnership"], m["unit"]))  # fmt: skip
-        console.print(t)
+        show(t)
         console.print("rates per year; peers: median of the similar practices", highlight=False)
 
 

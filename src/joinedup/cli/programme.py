@@ -18,7 +18,7 @@ from typing import Any
 import typer
 from rich.table import Table as RichTable
 
-from joinedup.cli.common import console, err_console, fail
+from joinedup.cli.common import console, err_console, fail, show
 
 group = typer.Typer(
     help="The work programme: workstreams, milestones and RAG, criteria scoring, "
@@ -148,7 +148,7 @@ def status(db: str = DbOption) -> None:
         out = RichTable("table", "rows", title=f"programme store (revision {head_revision()})")
         for name, n in service.counts(session).items():
             out.add_row(name, f"{n:,}")
-    console.print(out)
+    show(out)
 
 
 @group.command("demo")
@@ -185,7 +185,7 @@ def workstreams(
             r["managerial_buddy"] or "-", r["executive_lead"] or "-", r["phase"] or "-",
             _rag(r["rag"]), f"{r['red']}/{r['amber']}/{r['green']}",
         )  # fmt: skip
-    console.print(out)
+    show(out)
 
 
 @group.command("milestones")
@@ -209,7 +209,7 @@ def milestones(
             str(r["id"]), str(r["version"]), r["workstream"], r["title"], r["owner"] or "-",
             r["due"].isoformat(), r["status"], _rag(r["rag"]), r["rag_reason"],
         )  # fmt: skip
-    console.print(out)
+    show(out)
 
 
 @milestone_group.command("update")
@@ -329,7 +329,7 @@ def innovations(
                 f"{i.cost_pounds:,}" if i.cost_pounds is not None else "-",
                 i.evaluation_result or "-", f"[bold red]{review}[/]" if due else review,
             )  # fmt: skip
-    console.print(out)
+    show(out)
 
 
 @group.command("ranking")
@@ -350,7 +350,7 @@ def ranking(db: str = DbOption, as_json: bool = typer.Option(False, "--json")) -
             str(r.rank), r.proposal, f"{r.weighted_score:.2f}", f"{r.percent:.0f}",
             str(r.assessors), f"{r.spread:.2f}", f"{r.coverage:.0%}",
         )  # fmt: skip
-    console.print(out)
+    show(out)
 
 
 @group.command("score")
@@ -384,7 +384,7 @@ def standards(db: str = DbOption) -> None:
             r["catalogue"], r["provider"], str(r["met"]), str(r["partly_met"]),
             str(r["not_met"]), f"{r['percent_met']:.0f}",
         )  # fmt: skip
-    console.print(out)
+    show(out)
 
 
 @group.command("risks")
@@ -399,7 +399,7 @@ def risks(db: str = DbOption) -> None:
                 str(r.id), r.title, r.owner or "-", str(r.likelihood), str(r.impact),
                 str(r.score), r.mitigations or "-",
             )  # fmt: skip
-    console.print(out)
+    show(out)
 
 
 @group.command("decisions")
@@ -430,7 +430,7 @@ def decisions(db: str = DbOption, as_json: bool = typer.Option(False, "--json"))
             str(d["id"]), f"{d['meeting']} {d['meeting_on']}", d["title"], d["owner"] or "-",
             d["due"] or "-", responses or "none recorded",
         )  # fmt: skip
-    console.print(out)
+    show(out)
 
 
 @group.command("respond")
@@ -500,7 +500,7 @@ def signoffs(db: str = DbOption) -> None:
                     out.add_row(org.name, "[bold yellow]not yet signed[/]", "-", "-")
                 else:
                     out.add_row(org.name, s.signed_by, s.body, s.signed_on.isoformat())
-            console.print(out)
+            show(out)
 
 
 @group.command("history")
@@ -522,7 +522,7 @@ def history(
                 f"{h.action} {h.entity} {h.entity_id} v{h.row_version}", h.field or "-",
                 h.old_value or "-", h.new_value or "-", h.reason or "",
             )  # fmt: skip
-    console.print(out)
+    show(out)
 
 
 @group.command("export")

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table as RichTable
 
-from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
+from joinedup.cli.common import WarehouseOption, console, fail, show, warehouse_path
 
 group = typer.Typer(
     help="Risk stratification: comorbidity and frailty scores from coded diagnoses.",
@@ -89,7 +89,7 @@ def scores(
     )
     for n, name in shown:
         table.add_row(name, f"{n:,}", f"{100 * n / len(frame):.1f}")
-    console.print(table)
+    show(table)
     if "band" in frame:
         console.print(frame["band"].value_counts().to_string())
     if out is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 from rich.table import Table as RichTable
 
-from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
+from joinedup.cli.common import WarehouseOption, console, fail, show, warehouse_path
 
 ModelOption = typer.Option(
     None,
@@ -116,7 +116,7 @@ def train(
             f"{100 * comp.loc[r.Index, 'ppv_top_0.01']:.1f}%",
             f"{100 * comp.loc[r.Index, 'sensitivity_top_0.05']:.1f}%",
         )
-    console.print(table)
+    show(table)
     console.print(f"model and model card written to {folder}")
     for kind, p in sorted(result.card_paths.items()):
         console.print(f"  {kind}: {p}")

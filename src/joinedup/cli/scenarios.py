@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
+from joinedup.cli.common import WarehouseOption, console, fail, show, warehouse_path
 
 scenario_app = typer.Typer(
     help="Scenario and economic models: activity, beds, workforce and money, with uncertainty.",
@@ -94,7 +94,7 @@ def list_cmd() -> None:
     for name in library_names():
         kind = _read_yaml(_library_text(name), name).get("kind", "intervention")
         table.add_row(name, kind, load_scenario(name).title)
-    console.print(table)
+    show(table)
 
 
 @scenario_app.command("validate")
@@ -200,7 +200,7 @@ def run_cmd(
             f"{_money(g['p10'])}-{_money(g['p90'])}",
             _money(y["net_benefit"]["p50"]),
         )
-    console.print(t)
+    show(t)
     n, r, p = s["npv"], s["roi"], s["payback_year"]
     console.print(
         f"NPV (Green Book {s['discount_rate']:.1%}): {_money(n['p50'])} "

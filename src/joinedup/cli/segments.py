@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table as RichTable
 
-from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
+from joinedup.cli.common import WarehouseOption, console, fail, show, warehouse_path
 from joinedup.cli.risk_model import (
     ModelOption,
     model_dir,
@@ -80,7 +80,7 @@ def segments(
                           "% cost")  # fmt: skip
             for r in rows.itertuples():
                 t.add_row(
-                    f"{getattr(r, kind)} {getattr(r, kind + '_name')[:24]}",
+                    f"{getattr(r, kind)} {getattr(r, kind + '_name')}",
                     _n(r.people, "{:,.0f}"),
                     _n(r.share_of_people, "{:.1%}"),
                     _n(r.emergency_admissions_per_1000, "{:,.0f}"),
@@ -89,7 +89,7 @@ def segments(
                     _n(r.cost_per_head, "{:,.0f}"),
                     _n(r.share_of_cost, "{:.1%}"),
                 )
-            console.print(t)
+            show(t)
     else:
         for kind, frame in tables.items():
             console.print(f"{kind}: {len(frame):,} rows by {by} (area ALL: the partnership)")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
+from joinedup.cli.common import WarehouseOption, console, fail, show, warehouse_path
 
 users_app = typer.Typer(help="Users of the web app and API.", no_args_is_help=True)
 
@@ -73,7 +73,7 @@ def list_(programme_db: str = ProgrammeDbOption) -> None:
     table = Table("username", "role", "organisation")
     for u in list_users(_engine(programme_db)):
         table.add_row(u.username, u.role, u.org_code)
-    console.print(table)
+    show(table)
 
 
 #: The demo's users: one per role (the clinician's organisation is a practice).
@@ -134,7 +134,7 @@ def demo(
     for u in list_users(engine):
         if u.username in DEMO_USERS:
             table.add_row(u.username, u.role, u.org_code)
-    console.print(table)
+    show(table)
     console.print(f"password for every demo user: [bold]{password}[/]")
     console.print(
         "sign in at the address `joinedup serve` prints (http://127.0.0.1:8000/ by default); "

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table as RichTable
 
-from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
+from joinedup.cli.common import WarehouseOption, fail, show, warehouse_path
 
 group = typer.Typer(
     help="Inspect the warehouse: tables, row counts and load batches.", no_args_is_help=True
@@ -27,7 +27,7 @@ def tables(warehouse: Path = WarehouseOption) -> None:
         out = RichTable("table", "rows", title=f"warehouse {wh.location}")
         for name, n in wh.row_counts().items():
             out.add_row(name, f"{n:,}")
-        console.print(out)
+        show(out)
 
 
 @group.command("batches")
@@ -55,7 +55,7 @@ def batches(warehouse: Path = WarehouseOption) -> None:
             r.status,
             str(r.loaded_at),
         )
-    console.print(out)
+    show(out)
 
 
 def register(app: typer.Typer) -> None:

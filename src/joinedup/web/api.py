@@ -16,7 +16,7 @@ from joinedup.access import accounts, audit
 from joinedup.access.accounts import LoginRefused, User
 from joinedup.measures.labels import UNIT_LABELS
 from joinedup.web.casefinding import casefinding_list
-from joinedup.web.render import csv_download, records
+from joinedup.web.render import cached_json, csv_download, records
 from joinedup.web.security import authorise
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -89,12 +89,17 @@ def api_me(user: Caller) -> dict[str, Any]:
 def api_overview(user: Caller, request: Request) -> dict[str, Any]:
     """Population, footprints, the age-sex pyramid and headline measures (suppressed)."""
     figures = request.app.state.figures
-    headline = figures.headline(request.app.state.settings.headline_measures)
-    return {
-        "population": figures.population(),
-        "pyramid": records(figures.pyramid()),
-        "headline_measures": records(headline),
-    }
+    return cached_json(
+        request,
+        "overview",
+        lambda: {
+            "population": figures.population(),
+            "pyramid": records(figures.pyramid()),
+            "headline_measures": records(
+                figures.headline(request.app.state.settings.headline_measures)
+            ),
+        },
+    )
 
 
 @router.get("/measures", name="api_measures")
@@ -142,8 +147,10 @@ def api_measure(
     table = figures.measure(measure_id, by, period)
     if format == "csv":
         return csv_download(table, f"{measure_id}-by-{by}.csv")
-    return JSONResponse(
-        {
+    return cached_json(
+        request,
+        f"measure:{measure_id}:{by}:{period}",
+        lambda: {
             "measure": {
                 "id": d.id,
                 "title": d.title,
@@ -157,7 +164,7 @@ def api_measure(
             "suppression": "counts 1-7 suppressed, with secondary suppression within each "
             "period, each group and each parent area",
             "rows": records(table),
-        }
+        },
     )
 
 

@@ -58,7 +58,12 @@ def api_opportunity_measure(
 @router.get("/opportunity", name="opportunity_page", include_in_schema=False)
 def opportunity_page(request: Request, user: Caller, by: By = "practice") -> Response:
     """The opportunity table."""
-    return render(request, "opportunity.html", {"rows": table(request, by), "by": by})
+    return render(
+        request,
+        "opportunity.html",
+        lambda: {"rows": table(request, by), "by": by},
+        cache=f"opportunity:{by}",
+    )
 
 
 @router.get("/opportunity/{measure_id}", name="opportunity_measure_page", include_in_schema=False)
@@ -74,5 +79,7 @@ def opportunity_measure_page(
     return render(
         request,
         "opportunity_measure.html",
-        {"o": found, "can_list": can_list, "own_practice": user.practice_code},
+        {"o": found},
+        cache=f"opportunity:{measure_id}:{by}",
+        extra={"can_list": can_list, "own_practice": user.practice_code},
     )

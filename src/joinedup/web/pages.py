@@ -149,23 +149,21 @@ def overview_page(request: Request, user: Caller) -> Response:
     from joinedup.risk.segments import PARTNERSHIP
 
     figures = request.app.state.figures
-    tiers = figures.segments("tier")
-    segment_pyramid = None
-    if tiers is not None:
-        rows = [r for r in records(tiers) if r["footprint_code"] == PARTNERSHIP]
-        segment_pyramid = figures.figure(
-            "chart:kaiser:partnership", kaiser_pyramid_svg, rows, "the partnership"
-        )
-    return render(
-        request,
-        "overview.html",
-        {
+
+    def context() -> dict[str, Any]:
+        tiers = figures.segments("tier")
+        segment_pyramid = None
+        if tiers is not None:
+            rows = [r for r in records(tiers) if r["footprint_code"] == PARTNERSHIP]
+            segment_pyramid = kaiser_pyramid_svg(rows, "the partnership")
+        return {
             "population": figures.population(),
             "pyramid": figures.pyramid(),
             "segment_pyramid": segment_pyramid,
-            "headline": records(figures.headline(request.app.state.settings.headline_measures)),
-        },
-    )
+            "headline": figures.headline(request.app.state.settings.headline_measures),
+        }
+
+    return render(request, "overview.html", context, cache="overview")
 
 
 @router.get("/overview/pyramid.svg", name="pyramid_svg")
@@ -185,7 +183,9 @@ def measures_page(request: Request, user: Caller) -> Response:
     by_topic: dict[str, list[Any]] = {}
     for d in library.values():
         by_topic.setdefault((d.topics or ["other"])[0], []).append(d)
-    return render(request, "measures.html", {"by_topic": dict(sorted(by_topic.items()))})
+    return render(
+        request, "measures.html", {"by_topic": dict(sorted(by_topic.items()))}, cache="library"
+    )
 
 
 MeasureId = Annotated[str, Path(max_length=80)]
@@ -204,40 +204,41 @@ def measure_page(
         raise MeasureError(
             f"measure {d.id!r} cannot be grouped by {by!r}; it allows: {', '.join(d.groupings)}"
         )
-    series = figures.measure(measure_id, "partnership")
-    try:
-        chart = figures.spc(measure_id)
-    except MeasureError:
-        chart = None
-    breakdowns = {g: figures.latest(measure_id, g, "financial_year") for g in BREAKDOWNS
-                  if g in d.groupings}  # fmt: skip
-    deprivation = None
-    if "imd_quintile" in d.groupings:
-        yearly = figures.inequality(measure_id)
-        deprivation = yearly.iloc[-1] if len(yearly) else None
-    grouped = None
-    if by is not None:
-        grouped = {
-            "latest period": figures.latest(measure_id, by),
-            "latest financial year": figures.latest(measure_id, by, "financial_year"),
-        }
-    return render(
-        request,
-        "measure.html",
-        {
+
+    def context() -> dict[str, Any]:
+        try:
+            chart = figures.spc(measure_id)
+        except MeasureError:
+            chart = None
+        deprivation = None
+        if "imd_quintile" in d.groupings:
+            yearly = figures.inequality(measure_id)
+            deprivation = yearly.iloc[-1].to_dict() if len(yearly) else None
+        grouped = None
+        if by is not None:
+            grouped = {
+                "latest period": figures.latest(measure_id, by),
+                "latest financial year": figures.latest(measure_id, by, "financial_year"),
+            }
+        return {
             "d": d,
-            "series": series.tail(12),
-            "spc": chart,
+            "series": figures.measure(measure_id, "partnership").tail(12),
+            "spc": None if chart is None else True,
             "variation": None if chart is None else chart.attrs.get("variation_icon"),
             "assurance": None if chart is None else chart.attrs.get("assurance_icon"),
             "has_funnel": funnel_svg(figures, measure_id) is not None,
-            "breakdowns": breakdowns,
+            "breakdowns": {
+                g: figures.latest(measure_id, g, "financial_year")
+                for g in BREAKDOWNS
+                if g in d.groupings
+            },
             "deprivation": deprivation,
             "by": by,
             "groupings": [g for g in GROUPINGS if g in d.groupings],
             "grouped": grouped,
-        },
-    )
+        }
+
+    return render(request, "measure.html", context, cache=f"{measure_id}:{by}")
 
 
 def _svg(content: bytes | None) -> Response:
@@ -309,40 +310,42 @@ def population_page(
     from joinedup.risk.segments import PARTNERSHIP
 
     figures = request.app.state.figures
-    names = {f["footprint_code"]: f["name"] for f in figures.population()["footprints"]}
-    area = footprint if footprint in names else PARTNERSHIP
-    area_name = "the partnership" if area == PARTNERSHIP else f"{names[area]} ({area})"
-    tables = {}
-    for kind in ("segment", "tier"):
-        table = figures.segments(kind)
-        if table is None:
-            continue
-        codes = [c for c in names if c in set(table["footprint_code"])] + [PARTNERSHIP]
-        order = sorted(set(table[kind]), reverse=True)
-        rows = records(table)  # NA -> None, numpy -> Python
-        cell = {(r["footprint_code"], r[kind]): r for r in rows}
-        tables[kind] = {
-            "columns": [(c, names.get(c, "Partnership")) for c in codes],
-            "rows": [
-                (table.loc[table[kind] == k, f"{kind}_name"].iloc[0], [cell[(c, k)] for c in codes])
-                for k in order
-            ],
-            "area": [r for r in rows if r["footprint_code"] == area],
+
+    def context() -> dict[str, Any]:
+        names = {f["footprint_code"]: f["name"] for f in figures.population()["footprints"]}
+        area = footprint if footprint in names else PARTNERSHIP
+        area_name = "the partnership" if area == PARTNERSHIP else f"{names[area]} ({area})"
+        tables = {}
+        for kind in ("segment", "tier"):
+            table = figures.segments(kind)
+            if table is None:
+                continue
+            codes = [c for c in names if c in set(table["footprint_code"])] + [PARTNERSHIP]
+            order = sorted(set(table[kind]), reverse=True)
+            rows = records(table)  # NA -> None, numpy -> Python
+            cell = {(r["footprint_code"], r[kind]): r for r in rows}
+            tables[kind] = {
+                "columns": [(c, names.get(c, "Partnership")) for c in codes],
+                "rows": [
+                    (
+                        table.loc[table[kind] == k, f"{kind}_name"].iloc[0],
+                        [cell[(c, k)] for c in codes],
+                    )
+                    for k in order
+                ],
+                "area": [r for r in rows if r["footprint_code"] == area],
+            }
+        charts = {
+            "segment": figures.figure(
+                f"chart:segments:{area}", segment_bars_svg, tables["segment"]["area"], area_name
+            )
         }
-    charts = {
-        "segment": figures.figure(
-            f"chart:segments:{area}", segment_bars_svg, tables["segment"]["area"], area_name
-        )
-    }
-    if "tier" in tables:
-        charts["tier"] = figures.figure(
-            f"chart:kaiser:{area}", kaiser_pyramid_svg, tables["tier"]["area"], area_name
-        )
-    risk = figures.risk_distribution()
-    return render(
-        request,
-        "population.html",
-        {
+        if "tier" in tables:
+            charts["tier"] = figures.figure(
+                f"chart:kaiser:{area}", kaiser_pyramid_svg, tables["tier"]["area"], area_name
+            )
+        risk = figures.risk_distribution()
+        return {
             "as_of": figures.segments_as_of(),
             "footprints": names,
             "footprint": None if area == PARTNERSHIP else area,
@@ -352,8 +355,9 @@ def population_page(
             "risk": None if risk is None else records(risk),
             "card": figures.model_card(),
             "model_problem": figures.risk_model_problem,
-        },
-    )
+        }
+
+    return render(request, "population.html", context, cache=f"population:{footprint}")
 
 
 @router.get("/audit", name="audit_page")

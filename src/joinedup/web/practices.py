@@ -292,11 +292,15 @@ def sparkline(values: list[int]) -> str:
     )
 
 
-def _render(request: Request, template: str, context: dict[str, Any]) -> Response:
-    from joinedup.web.pages import render
+def _render(request: Request, template: str, context, cache: str | None = None) -> Response:
+    from joinedup.web.render import render
 
     return render(
-        request, template, {"event_labels": EVENT_LABELS, "sparkline": sparkline, **context}
+        request,
+        template,
+        context,
+        cache=cache,
+        extra={"event_labels": EVENT_LABELS, "sparkline": sparkline},
     )
 
 
@@ -311,12 +315,13 @@ def practices_page(
     return _render(
         request,
         "practices.html",
-        {
+        lambda: {
             "practices": practices_summary(request, cluster, footprint),
             "cluster": cluster,
             "footprint": footprint,
             **sources(request),
         },
+        cache=f"practices:{cluster}:{footprint}",
     )
 
 
@@ -331,15 +336,15 @@ def practice_profile_page(request: Request, user: Caller, code: PracticeCode) ->
     """The practice profile (aggregates, suppressed)."""
     from joinedup.charts.population import pyramid_svg
 
-    p = profile(request, code)
     figures = request.app.state.figures
-    chart = figures.figure(
-        f"chart:pyramid:{code}",
-        pyramid_svg,
-        figures.practice_profile(code).pyramid,
-        f"Registered list of {p['name']} by age and sex",
-    )
-    return _render(request, "practice_profile.html", {"p": p, "pyramid_svg": chart})
+    figures.practice_name(code)  # an unknown practice is a 404, not a cached page
+
+    def context() -> dict[str, Any]:
+        p = profile(request, code)
+        title = f"Registered list of {p['name']} by age and sex"
+        return {"p": p, "pyramid_svg": pyramid_svg(figures.practice_profile(code).pyramid, title)}
+
+    return _render(request, "practice_profile.html", context, cache=f"profile:{code}")
 
 
 @router.get("/practices/{code}/feed", name="practice_feed_page", include_in_schema=False)

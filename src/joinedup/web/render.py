@@ -7,11 +7,12 @@ neither computes nor suppresses anything.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 from fastapi import HTTPException, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from joinedup.access.roles import ROLES, allowed
 from joinedup.measures.labels import (
@@ -62,6 +63,13 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: jsonable(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
+def cached_json(request: Request, key: str, build: Callable[[], Any]) -> Response:
+    """A JSON answer that depends only on the published figures, encoded once (``build()``
+    gives the content) and kept beside them under ``key``."""
+    body = request.app.state.figures.figure(f"json:{key}", lambda: JSONResponse(build()).body)
+    return Response(body, media_type="application/json")
+
+
 def csv_download(frame: pd.DataFrame, filename: str) -> Response:
     """``frame`` as a CSV attachment."""
     return PlainTextResponse(
@@ -71,8 +79,23 @@ def csv_download(frame: pd.DataFrame, filename: str) -> Response:
     )
 
 
-def render(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
-    """Render a page with the signed-in user, their navigation and CSRF token."""
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | Callable[[], dict[str, Any]],
+    status: int = 200,
+    *,
+    cache: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    """Render a page with the signed-in user, their navigation and CSRF token.
+
+    ``context`` is made ready for the template once (:func:`page_context`: frames become
+    plain rows). With ``cache`` (a key naming what the page shows, e.g. a measure and a
+    grouping) ``context`` may be a function, called once for the state of the data and
+    kept beside the published figures: a page is then a lookup and a render. What
+    depends on the caller goes in ``extra``, never cached.
+    """
     try:
         user = current_user(request)
     except HTTPException:
@@ -90,33 +113,27 @@ def render(request: Request, template: str, context: dict[str, Any], status: int
         "variation_text": VARIATION_TEXT,
         "assurance_text": ASSURANCE_TEXT,
     }
-    context = {k: for_template(v) for k, v in context.items()}
+    if cache is not None:
+        figures = request.app.state.figures
+        ready = figures.figure(
+            f"page:{template}:{cache}",
+            lambda: page_context(context() if callable(context) else context),
+        )
+    else:
+        ready = page_context(context() if callable(context) else context)
     return request.app.state.templates.TemplateResponse(
-        request, template, {**base, **context}, status_code=status
+        request, template, {**base, **ready, **(extra or {})}, status_code=status
     )
 
 
-def for_template(value: Any) -> Any:
-    """Frames (also in a dict) with missing numbers as templates test them.
-
-    Templates print "*" for a suppressed number with ``x != x or x is none`` (NaN or
-    None); pandas' NA has no truth value, so nullable floats become NaN and nullable
-    integers with gaps become objects holding None.
-    """
+def page_context(value: Any) -> Any:
+    """``value`` (a page's context) with every frame in it, also inside dicts and lists,
+    as a list of plain rows (:func:`records`: missing numbers None, which templates
+    print as "*"), so templates loop over rows and never touch pandas."""
+    if isinstance(value, pd.DataFrame):
+        return records(value)
     if isinstance(value, dict):
-        return {k: for_template(v) for k, v in value.items()}
-    if not isinstance(value, pd.DataFrame):
-        return value
-    out = value
-    for column, dtype in value.dtypes.items():
-        if not (pd.api.types.is_extension_array_dtype(dtype) and value[column].isna().any()):
-            continue
-        if pd.api.types.is_float_dtype(dtype):
-            fixed = value[column].astype("float64")
-        elif pd.api.types.is_integer_dtype(dtype):
-            fixed = value[column].astype(object).where(value[column].notna(), None)
-        else:
-            continue
-        out = out.copy() if out is value else out
-        out[column] = fixed
-    return out
+        return {k: page_context(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [page_context(v) for v in value]
+    return value
