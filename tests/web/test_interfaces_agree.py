@@ -235,3 +235,14 @@ def test_opportunities_agree(web_env, clients) -> None:
     for t in clients["analyst"].get("/api/opportunity?by=footprint").json():
         assert rows[t["measure_id"]]["avoidable"] == t["avoidable"]
         assert rows[t["measure_id"]]["rank"] == t["rank"]
+
+
+def test_only_feedback_measures_carry_response_columns(web_env, clients) -> None:
+    """Measures are computed together; a measure without a response base must not pick
+    up the feedback measures' response columns on the way."""
+    rows = clients["analyst"].get("/api/measures/emergency_admissions").json()["rows"]
+    assert rows and "responses" not in rows[0]
+    page = clients["analyst"].get("/measures/emergency_admissions").text
+    assert "* responses" not in page and ">Responses<" not in page
+    fft = clients["analyst"].get("/api/measures/fft_positive_ae").json()["rows"]
+    assert "responses" in fft[0] and "response_rate" in fft[0]

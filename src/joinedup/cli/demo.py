@@ -151,7 +151,7 @@ def demo(
     _show(warehouse)
     console.rule("Work programme")
     _programme(out)
-    console.rule("Scenarios: shifting care out of hospital (1,000 runs, seed 42, 2023-24 prices)")
+    console.rule("Scenarios of shifting care (1,000 runs, seed 42, 2023-24 prices)")
     _scenarios(out, warehouse)
     if serve:
         console.rule("The web app")

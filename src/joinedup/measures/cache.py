@@ -25,7 +25,7 @@ from joinedup.measures.definition import MeasureDefinition
 from joinedup.warehouse import Warehouse
 
 #: Bump when the engine's counting changes, so old cache entries are not reused.
-ENGINE_VERSION = "2"
+ENGINE_VERSION = "3"
 
 
 def batch_ids(wh: Warehouse) -> list[str]:

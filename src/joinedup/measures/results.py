@@ -268,11 +268,11 @@ def finalise(
         few = responses < d.min_responses
         for c in figures:
             numbers[c] = np.where(few, np.nan, numbers[c])
-    # Sorted by grouping, period_start and group, as sort_values sorts (missing last).
+    # Sorted by grouping, period_start and group (age bands by age), missing last.
     keys = _Keys(
         *_sort_codes(f["grouping"]),
         period,
-        *_sort_codes(f["group"]),
+        *_sort_codes(f["group"], natural=True),
     )
     rows = np.lexsort((keys.group, keys.period, keys.grouping))
     numbers = {c: v[rows] for c, v in numbers.items()}
@@ -313,10 +313,25 @@ class _Keys(NamedTuple):
         )
 
 
-def _sort_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Codes in the order of the sorted values, missing values last, and the values."""
+def _sort_codes(column: pd.Series, natural: bool = False) -> tuple[np.ndarray, pd.Index]:
+    """Codes in the order of the sorted values, missing values last, and the values.
+    ``natural``: values that start with a number in the order of that number ("5-17"
+    before "18-44", "9" before "10"), the others after them in text order."""
     codes, uniques = pd.factorize(column, sort=True)
+    if natural and len(uniques):
+        order = sorted(range(len(uniques)), key=lambda i: _natural(uniques[i]))
+        rank = np.empty(len(order), dtype=np.intp)
+        rank[order] = np.arange(len(order))
+        codes = np.where(codes < 0, -1, rank[np.maximum(codes, 0)])
+        uniques = uniques[order]
     return np.where(codes < 0, len(uniques), codes), uniques
+
+
+def _natural(value: object) -> tuple[int, int, str]:
+    """Sort key: a leading whole number compared as a number, then the text."""
+    text = str(value)
+    digits = len(text) - len(text.lstrip("0123456789"))
+    return (0, int(text[:digits]), text) if digits else (1, 0, text)
 
 
 def _suppress(

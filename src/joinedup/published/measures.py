@@ -105,7 +105,7 @@ class MeasureFigures(Base):
         read once per period kind: much faster than one by one), keeping each as
         :meth:`measure` gives it. ``ids`` default every measure, ``groupings`` every
         grouping (each measure by those it allows), ``period`` each measure's own."""
-        from joinedup.measures.results import RESULT_COLUMNS, compute
+        from joinedup.measures.results import RESPONSE_COLUMNS, compute
 
         defs = [self.definition(m) for m in ids] if ids is not None else list(self.library.values())
         wanted = list(groupings) if groupings is not None else list(GROUPINGS)
@@ -122,9 +122,13 @@ class MeasureFigures(Base):
                 )
                 parts = dict(tuple(frame.groupby(["measure_id", "grouping"], sort=False)))
                 for d in subset.values():
+                    # Only a measure with a response base has the response columns (the
+                    # frame of several measures together has them for every measure).
+                    own = [c for c in frame.columns
+                           if c not in RESPONSE_COLUMNS or d.response_base is not None]  # fmt: skip
                     for g in (g for g in wanted if g in d.groupings):
                         found = parts.get((d.id, g))
-                        rows = pd.DataFrame(columns=RESULT_COLUMNS) if found is None else found
+                        rows = pd.DataFrame(columns=own) if found is None else found[own]
                         self.store.put(f"measure:{d.id}:{g}:{kind}", rows.reset_index(drop=True))
 
     def latest(

@@ -1,9 +1,10 @@
 """Where published figures are kept: in memory, and on disk for the next process.
 
 A figure is computed once for a *state* of the data: the warehouse's live load batches,
-the trained risk model and the measure library (:func:`state_of`). Loading a batch,
-retraining the model or editing a measure changes the state, and with it every key,
-so nothing stale is ever served. On disk each state has its own folder beside the
+the trained risk model and the measure library, with the versions of the code that
+computes from them (:func:`state_of`). Loading a batch, retraining the model, editing a
+measure or upgrading joinedup changes the state, and with it every key, so nothing
+stale is ever served. On disk each state has its own folder beside the
 warehouse (``<warehouse>.published/<state>/``, or ``$JOINEDUP_FIGURES_CACHE``): one
 pickle per figure, written to a temporary name and renamed, so a reader never sees
 half a file and several processes (web workers, the command line, the board pack)
@@ -24,12 +25,20 @@ from pathlib import Path
 from typing import Any
 
 #: Bump when what a published figure holds changes, so old files are not reused.
-FIGURES_VERSION = "1"
+FIGURES_VERSION = "2"
 
 
 def state_of(batches: list[str], model_fingerprint: str, library_hash: str) -> str:
-    """The key of one state of the data (a short SHA-256)."""
-    text = json.dumps([FIGURES_VERSION, sorted(batches), model_fingerprint, library_hash])
+    """The key of one state of the data and the code computing from it (a short
+    SHA-256): the live batches, the risk model, the measure library, this package's
+    version, the measure engine's and the figures' own."""
+    from joinedup import __version__
+    from joinedup.measures.cache import ENGINE_VERSION
+
+    text = json.dumps(
+        [FIGURES_VERSION, ENGINE_VERSION, __version__, sorted(batches), model_fingerprint,
+         library_hash]
+    )  # fmt: skip
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
