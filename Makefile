@@ -26,6 +26,7 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/joinedup schema docs --out docs/schema.md
 	$(BIN)/joinedup settings --markdown --out docs/settings.md
+	$(BIN)/joinedup mappings --markdown --out docs/layouts.md
 
 # The virtual environment, rebuilt whenever pyproject.toml changes.
 $(STAMP): pyproject.toml

@@ -66,10 +66,10 @@ def test_exit_0_with_quarantined_rows_and_a_summary(tmp_path):
     [
         (["--table", "nope"], "unknown table 'nope'"),
         (
-            ["--table", "apc_spell", "--mapping", "hes_op"],
-            "mapping hes_op loads table op_appointment",
+            ["--table", "apc_spell", "--mapping", "op_appointments_nhs"],
+            "mapping op_appointments_nhs loads table op_appointment",
         ),
-        (["--mapping", "hes_apc"], "no column 'SUSSPELLID'"),
+        (["--mapping", "apc_spells_nhs"], "no column 'SUSSPELLID'"),
         (["--table", "person"], "no column 'year_of_birth'"),
     ],
 )
@@ -106,7 +106,15 @@ def test_unreadable_file_and_listings(tmp_path):
     runner = CliRunner()
     listing = runner.invoke(app, ["mappings"])
     assert listing.exit_code == 0
-    for name in ("hes_apc", "ecds", "hes_op", "gp_register", "social_care_cld"):
+    for name in (
+        "hes_apc",
+        "hes_ae",
+        "ecds",
+        "hes_op",
+        "apc_spells_nhs",
+        "gp_register",
+        "social_care_cld",
+    ):
         assert name in listing.stdout
     people = nhs_numbers(1)
     path = write_csv(

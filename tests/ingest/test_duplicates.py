@@ -100,7 +100,7 @@ def test_a_duplicate_spell_leaves_out_its_diagnoses_too(tmp_path):
     path = write_csv(tmp_path / "hes_apc.csv", header, rows)
     wh = tmp_path / "w.duckdb"
     [report] = ingest(
-        [path], mapping="hes_apc", warehouse=wh, key_file=tmp_path / "k.key", chunk_rows=3
+        [path], mapping="apc_spells_nhs", warehouse=wh, key_file=tmp_path / "k.key", chunk_rows=3
     )
     assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (4, 2, 2)
     assert _query(wh, "SELECT spell_id, icd10 FROM apc_diagnosis ORDER BY ALL") == [

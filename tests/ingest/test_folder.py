@@ -27,7 +27,7 @@ def _extracts(folder):
         [[n, "01/02/1950", "1", "A81001", "01/01/2000"] for n in PEOPLE],
     )
     write_csv(
-        folder / "sus_apc_2024_03.txt",
+        folder / "apc_spells_2024_03.txt",
         ["SUSSPELLID", "NEWNHSNO", "PROCODE3", "ADMIDATE", "DISDATE", "ADMIMETH", "CLASSPAT",
          "DIAG_4_01", "DIAG_4_02"],
         [["S1", PEOPLE[0], "RXX", "2024-03-01", "2024-03-03", "21", "1", "I219", "E119"],
@@ -56,7 +56,7 @@ def test_folder_files_are_matched_by_name_and_linked(tmp_path):
     planned = plan([folder])
     assert [(p.path.name, p.mapping.name) for p in planned] == [
         ("GP_List_2024-03.csv", "gp_register"),  # person first
-        ("sus_apc_2024_03.txt", "hes_apc"),
+        ("apc_spells_2024_03.txt", "apc_spells_nhs"),
         ("op_appointment.csv", "canonical op_appointment"),
     ]
     reports = ingest([folder], warehouse=tmp_path / "w.duckdb", key_file=tmp_path / "k.key")
@@ -94,7 +94,7 @@ def test_manifest_decides_and_unmatched_files_fail_before_anything_loads(tmp_pat
     (folder / MANIFEST).write_text(
         "files:\n"
         "  - {pattern: 'gp_list_*.csv', mapping: gp_register}\n"
-        "  - {pattern: 'sus_apc_*', mapping: hes_apc}\n"
+        "  - {pattern: 'apc_spells_*', mapping: apc_spells_nhs}\n"
         "  - {pattern: 'op_*.csv', table: op_appointment}\n"
     )
     with pytest.raises(
@@ -109,11 +109,46 @@ def test_manifest_decides_and_unmatched_files_fail_before_anything_loads(tmp_pat
     ]
 
 
-def test_two_shipped_mappings_matching_one_name_is_an_error(tmp_path):
+def test_files_are_recognised_by_their_columns_then_their_names(tmp_path):
     folder = tmp_path / "x"
     folder.mkdir()
-    (folder / "ecds_and_cld.csv").write_text("a\n1\n")
-    with pytest.raises(IngestError, match="ecds and social_care_cld match"):
+    hes = (
+        "PSEUDO_HESID,EPIKEY,EPIORDER,PROCODE3,ADMIDATE,DISDATE,ADMIMETH,CLASSPAT,DIAG_4_01,"
+        "STARTAGE,SEX,GPPRAC\n"
+    )
+    # named like nothing, but its columns are HES APC's
+    (folder / "extract_0042.csv").write_text(hes)
+    # a local mapping kept beside the extracts: its own columns
+    (folder / "our_wards.yaml").write_text(
+        "name: our_wards\ndescription: a partner's own ward feed\ntable: apc_spell\n"
+        "columns:\n  spell_id: WardStay\n  nhs_number: NHSNo\n  provider_code: {value: RXX}\n"
+        "  admitted_on: In\n  admission_method: {value: '21'}\n"
+        "  patient_classification: {value: '1'}\n"
+    )
+    (folder / "wards.csv").write_text("WardStay,NHSNo,In\n")
+    assert {p.path.name: p.mapping.name for p in plan([folder])} == {
+        "extract_0042.csv": "hes_apc",
+        "wards.csv": "our_wards",
+    }
+    # the same columns under two mappings: the file name breaks the tie
+    (folder / "their_wards.yaml").write_text(
+        (folder / "our_wards.yaml").read_text().replace("our_wards", "their_wards")
+        + "files: ['*theirs*']\n"
+    )
+    with pytest.raises(
+        IngestError, match=r"wards\.csv: its columns fit .*our_wards and their_wards equally"
+    ):
+        plan([folder])
+    (folder / "wards.csv").rename(folder / "wards_theirs.csv")
+    assert {p.path.name: p.mapping.name for p in plan([folder])}[
+        "wards_theirs.csv"
+    ] == "their_wards"
+    # a file no mapping fits: the closest mappings and what they lack
+    (folder / "hes_apc_cut.csv").write_text(hes.replace("EPIORDER,", ""))
+    with pytest.raises(
+        IngestError,
+        match=r"hes_apc_cut\.csv: no mapping matches its columns \(closest: hes_apc lacks EPIORDER",
+    ):
         plan([folder])
 
 
@@ -133,5 +168,5 @@ def test_cli_loads_a_folder_and_writes_the_report(tmp_path):
     assert "read 2 = accepted 1 + quarantined 1" in result.output
     text = (tmp_path / "load.md").read_text()
     assert text.startswith("# Load report")
-    assert "| sus_apc_2024_03.txt |" not in text  # files are named by their full path
-    assert f"| {folder / 'sus_apc_2024_03.txt'} | apc_spell | loaded | 2 | 1 | 1 |" in text
+    assert "| apc_spells_2024_03.txt |" not in text  # files are named by their full path
+    assert f"| {folder / 'apc_spells_2024_03.txt'} | apc_spell | loaded | 2 | 1 | 1 |" in text

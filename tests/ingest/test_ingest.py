@@ -99,7 +99,7 @@ def test_a_corrected_file_replaces_its_batch_and_keeps_history(tmp_path, env):
             ["S2", people[1], "RXX", "2024-02-01", "2024-02-03", "11", "2", "K409", ""],
         ],
     )
-    [r1] = ingest([first], mapping="hes_apc", **env)
+    [r1] = ingest([first], mapping="apc_spells_nhs", **env)
     fixed = write_csv(
         tmp_path / "apc_v2.csv",
         header,
@@ -107,7 +107,7 @@ def test_a_corrected_file_replaces_its_batch_and_keeps_history(tmp_path, env):
             ["S1", people[0], "RXX", "2024-02-01", "2024-02-04", "21", "1", "I214", ""],
         ],
     )
-    [r2] = ingest([fixed], mapping="hes_apc", replaces=r1.batches[0].batch_id, **env)
+    [r2] = ingest([fixed], mapping="apc_spells_nhs", replaces=r1.batches[0].batch_id, **env)
     assert r2.status == "replaced"
     assert _query(env, "SELECT spell_id, discharged_on::VARCHAR FROM apc_spell") == [
         ("S1", "2024-02-04")
@@ -123,7 +123,7 @@ def test_a_corrected_file_replaces_its_batch_and_keeps_history(tmp_path, env):
         ("apc_diagnosis", "loaded", r1.batches[1].batch_id),
     ]
     with pytest.raises(IngestError, match="already replaced"):
-        ingest([first], mapping="hes_apc", replaces=r1.batches[0].batch_id, **env)
+        ingest([first], mapping="apc_spells_nhs", replaces=r1.batches[0].batch_id, **env)
 
 
 def test_hes_apc_mapping_fills_spells_and_every_diagnosis(tmp_path, env):
@@ -157,7 +157,7 @@ def test_hes_apc_mapping_fills_spells_and_every_diagnosis(tmp_path, env):
         + [""] * 18,
     ]
     path = write_csv(tmp_path / "hes.csv", header, rows, delimiter="|")
-    [report] = ingest([path], mapping="hes_apc", **env)
+    [report] = ingest([path], mapping="apc_spells_nhs", **env)
     assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (2, 1, 1)
     assert _query(env, "SELECT spell_id, admission_method, discharged_on FROM apc_spell") == [
         ("S1", "2A", None)  # 1800-01-01 is HES for "not known"
@@ -285,7 +285,7 @@ def test_other_shipped_mappings(tmp_path, env):
             [people[1], "XYZ", "1", "2015-06-01"],
         ],
     )
-    [r_op] = ingest([op], mapping="hes_op", **env)
+    [r_op] = ingest([op], mapping="op_appointments_nhs", **env)
     [r_cld] = ingest([cld], mapping="social_care_cld", **env)
     [r_reg] = ingest([reg], mapping="gp_condition_register", **env)
     assert [r.rows_accepted for r in (r_op, r_cld, r_reg)] == [2, 1, 1]
@@ -314,7 +314,7 @@ def test_whole_file_problems_write_nothing(tmp_path, env):
     with pytest.raises(
         IngestError, match=r"no column 'SUSSPELLID' \(mapped to apc_spell.spell_id\)"
     ):
-        ingest([good], mapping="hes_apc", **env)
+        ingest([good], mapping="apc_spells_nhs", **env)
     bad_mapping = tmp_path / "m.yaml"
     bad_mapping.write_text("table: apc_spell\ncolumns: {spel_id: X}\n")
     with pytest.raises(IngestError, match="'spel_id' is not a column of apc_spell"):

@@ -26,10 +26,21 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 # What the national shapes cannot carry: compared only where they can.
 NOT_CARRIED = {
-    # ECDS discharge destinations are SNOMED codes; ecds.yaml knows three of them
-    "ae_attendance": {"disposal": "only 01, 03 and 07 (the SNOMED codes in ecds.yaml)"},
+    # ECDS discharge destinations are SNOMED codes; ecds.yaml maps them to some HES codes
+    "ae_attendance": {"disposal": "only 01, 03, 07, 10 and 14 (the SNOMED codes in ecds.yaml)"},
     # HES OP FIRSTATT says face to face (1, 2) or telephone (3, 4), nothing else
     "op_appointment": {"medium": "only face_to_face and telephone"},
+    # CLD has no day care service type: a day care package is a community service
+    "social_care_service": {"service_type": "day_care comes back as home_care"},
+}
+# The economy's social care types as CLD writes them: Service_Type, Delivery_Mechanism.
+CLD_SERVICE = {
+    "home_care": ("Long Term Support: Community", "CASSR Commissioned Support"),
+    "day_care": ("Long Term Support: Community", "CASSR Commissioned Support"),
+    "direct_payment": ("Long Term Support: Community", "Direct Payment"),
+    "residential_care": ("Long Term Support: Residential Care", ""),
+    "nursing_care": ("Long Term Support: Nursing Care", ""),
+    "reablement": ("Short Term Support: ST-Max", ""),
 }
 TABLES = ["person", "apc_spell", "apc_diagnosis", "ae_attendance", "op_appointment",
           "social_care_service"]  # fmt: skip
@@ -94,7 +105,9 @@ def _export(con: duckdb.DuckDBPyConnection, nhs: dict[str, str], folder: Path) -
         + [diagnoses.get(s[0], {}).get(n, "") for n in range(1, 21)]
         for s in q("SELECT * EXCLUDE (batch_id) FROM apc_spell")
     ]  # fmt: skip
-    files.append((_write(folder / "apc.txt", apc_header, apc_rows, delimiter="|"), "hes_apc"))
+    files.append(
+        (_write(folder / "apc.txt", apc_header, apc_rows, delimiter="|"), "apc_spells_nhs")
+    )
 
     arrival = _reverse("ecds", "arrival_mode")
     disposal = _reverse("ecds", "disposal")
@@ -120,15 +133,17 @@ def _export(con: duckdb.DuckDBPyConnection, nhs: dict[str, str], folder: Path) -
          _text(o[8])]
         for o in q("SELECT * EXCLUDE (batch_id) FROM op_appointment")
     ]  # fmt: skip
-    files.append((_write(folder / "op.tsv", op_header, op_rows, delimiter="\t"), "hes_op"))
+    files.append(
+        (_write(folder / "op.tsv", op_header, op_rows, delimiter="\t"), "op_appointments_nhs")
+    )
 
-    service = _reverse("social_care_cld", "service_type")
     cld_rows = [
-        [nhs[c[0]], service[c[1]], _uk(c[2]), _uk(c[3]), "" if c[4] is None else f"£{c[4]:,.2f}"]
+        [nhs[c[0]], *CLD_SERVICE[c[1]], _uk(c[2]), _uk(c[3]),
+         "" if c[4] is None else f"£{c[4]:,.2f}"]
         for c in q("SELECT * EXCLUDE (batch_id) FROM social_care_service")
-    ]
-    cld_header = ["NHS_Number", "Service_Type", "Event_Start_Date", "Event_End_Date",
-                  "Weekly_Cost"]  # fmt: skip
+    ]  # fmt: skip
+    cld_header = ["NHS_Number", "Service_Type", "Delivery_Mechanism", "Event_Start_Date",
+                  "Event_End_Date", "Weekly_Cost"]  # fmt: skip
     files.append((_write(folder / "cld.csv", cld_header, cld_rows), "social_care_cld"))
     return files
 
@@ -150,6 +165,8 @@ def _carried(con, table: str, codes: dict[str, str]) -> str:
             name = f"CASE WHEN disposal IN ({known}) THEN disposal END"
         elif table == "op_appointment" and name == "medium":
             continue  # compared below, where FIRSTATT can say it
+        elif table == "social_care_service" and name == "service_type":
+            name = "CASE WHEN service_type = 'day_care' THEN 'home_care' ELSE service_type END"
         cols.append(name)
     return f"SELECT {', '.join(cols)} FROM {table}"
 

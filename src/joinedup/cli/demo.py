@@ -64,7 +64,7 @@ def _show(warehouse: Path) -> None:
     from joinedup.cli.measures import print_headline
     from joinedup.cli.opportunity import print_table
     from joinedup.published import Figures
-    from joinedup.risk.evaluate import RTM_WARNING, evaluate_programme
+    from joinedup.risk.evaluate import RTM_WARNING
     from joinedup.risk.segments import PARTNERSHIP
 
     console.rule("Headline measures (latest year, SPC icons on the monthly series)")
@@ -91,7 +91,7 @@ def _show(warehouse: Path) -> None:
                     f"£{_n(r.cost_per_head, '{:,.0f}')}",
                     highlight=False,
                 )
-        ev = evaluate_programme(figures.wh, "telephone_care_management").as_dict()
+        ev = figures.evaluation("telephone_care_management")
     console.print(
         f"Telephone care management, emergency admissions: matched rate ratio "
         f"{ev['rate_ratio']:.2f} ({ev['lower']:.2f} to {ev['upper']:.2f}); "

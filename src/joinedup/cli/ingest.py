@@ -44,6 +44,13 @@ def ingest(
     report: Path = typer.Option(
         None, "--report", help="Also write the load report: FILE.md (Markdown) or FILE.csv."
     ),
+    fhir_person_key: str = typer.Option(
+        "nhs-number",
+        "--fhir-person-key",
+        help="How FHIR patients are keyed: nhs-number (patients without one are "
+        "quarantined), or patient-id (Patient.id, pseudonymised like any source key: for "
+        "bundles without NHS numbers, such as Synthea's).",
+    ),
 ) -> None:
     """Validate, pseudonymise and load extracts; bad rows go to quarantine with a reason."""
     from joinedup.ingest import IngestError
@@ -51,6 +58,8 @@ def ingest(
 
     if fmt is not None and fmt not in ("csv", "parquet", "fhir"):
         raise fail(f"--format {fmt!r}: expected csv, parquet or fhir")
+    if fhir_person_key not in ("nhs-number", "patient-id"):
+        raise fail(f"--fhir-person-key {fhir_person_key!r}: expected nhs-number or patient-id")
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -78,6 +87,7 @@ def ingest(
                 reid_store=reid_store,
                 replaces=replaces,
                 on_rows=on_rows,
+                fhir_person_key=fhir_person_key,
             )
     except IngestError as exc:
         raise fail(str(exc)) from None
@@ -107,6 +117,8 @@ def _summary(reports) -> None:
             console.print(f"{r.path}: {r.message}", soft_wrap=True)
             continue
         console.print(f"{r.path}: {r.message}", soft_wrap=True)
+        if r.key_note:
+            console.print(f"  {r.key_note}", soft_wrap=True)
         for b in r.batches[1:]:
             console.print(f"  also loaded {b.rows_accepted:,} rows into {b.table_name}")
         for reason, n in r.top_reasons():
@@ -144,19 +156,82 @@ def _text(value: object) -> str:
     return "" if value is None or value != value else str(value)  # NaN != NaN
 
 
-def mappings() -> None:
+mappings_app = typer.Typer(
+    help="The column mappings that take national and partner extracts.",
+    invoke_without_command=True,
+)
+
+
+@mappings_app.callback()
+def mappings(
+    ctx: typer.Context,
+    markdown: bool = typer.Option(
+        False, "--markdown", help="Each layout's specification and fields, as Markdown."
+    ),
+    out: Path = typer.Option(None, "--out", help="Write the Markdown to this file."),
+) -> None:
     """List the shipped column mappings (use the name with --mapping)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from joinedup.ingest.mapping import load_mapping, shipped_mappings
 
-    out = RichTable("name", "table", "also", "description")
+    if markdown or out is not None:
+        from joinedup.ingest.layouts import render_markdown
+
+        text = render_markdown()
+        if out is None:
+            typer.echo(text, nl=False)
+        else:
+            out.write_text(text)
+            console.print(f"wrote {out}")
+        return
+
+    out = RichTable("name", "table", "also", "person key", "description")
     for name in sorted(shipped_mappings()):
         m = load_mapping(name)
-        out.add_row(name, m.table.name, ", ".join(t.table.name for t in m.also), m.description)
+        also = ", ".join(t.table.name for t in m.also)
+        out.add_row(name, m.table.name, also, m.key_scheme or "", m.description)
     show(out)
+
+
+@mappings_app.command("check")
+def check(
+    path: Path = typer.Argument(..., help="One extract file."),
+    mapping: str = typer.Option(
+        None, "--mapping", "-m", help="Check with this mapping instead of recognising one."
+    ),
+    table: str = typer.Option(None, "--table", "-t", help="Canonical table (canonical headers)."),
+    warehouse: Path = WarehouseOption,
+    key_file: Path = typer.Option(None, "--key-file", help="Pseudonymisation key, if any."),
+) -> None:
+    """Which mapping would load FILE, and what would be quarantined; writes nothing."""
+    from joinedup.ingest import IngestError
+    from joinedup.ingest.pipeline import check as run
+
+    try:
+        report, why = run(
+            path, mapping=mapping, table=table, warehouse=warehouse_path(warehouse),
+            key_file=key_file,
+        )  # fmt: skip
+    except IngestError as exc:
+        raise fail(str(exc)) from None
+    mapping_name = report.table if report.status == "unchanged" else why
+    console.print(f"{path}: loads into {report.table}; {mapping_name}", soft_wrap=True)
+    console.print(f"  {report.message}", soft_wrap=True)
+    if report.key_note:
+        console.print(f"  {report.key_note}", soft_wrap=True)
+    for reason, n in report.top_reasons(10):
+        console.print(f"  {n:,} x {reason}", soft_wrap=True)
+    if report.examples:
+        out = RichTable("row", "field", "value", "reason")
+        for r in report.examples:
+            out.add_row(str(r["source_row"]), _text(r["field"]), _text(r["value"]), r["reason"])
+        show(out)
+    console.print("nothing was written", style="dim")
 
 
 def register(app: typer.Typer) -> None:
     """Add `ingest`, `quarantine` and `mappings` to the main app."""
     app.command("ingest")(ingest)
     app.command("quarantine")(quarantine)
-    app.command("mappings")(mappings)
+    app.add_typer(mappings_app, name="mappings")

@@ -11,7 +11,7 @@ from rich.table import Table as RichTable
 
 from joinedup.cli.common import WarehouseOption, console, fail, warehouse_path
 from joinedup.cli.common import show as show_table
-from joinedup.measures.labels import ICON_SHORT, UNIT_LABELS
+from joinedup.measures.labels import ICON_SHORT, PERSON_DETAILS, UNIT_LABELS
 
 group = typer.Typer(
     help=(
@@ -211,6 +211,9 @@ def _print_table(results) -> None:
             "response rate: responses per 100 eligible (what the answers are about, e.g. "
             "A&E attendances) in the same period and group; no value from too few responses"
         )
+    if "person_details" in results.columns:  # where people's details came from
+        for source in results["person_details"].dropna().unique():
+            console.print(f"note: {PERSON_DETAILS.get(source, source)}", highlight=False)
 
 
 def _missing(value: object) -> bool:

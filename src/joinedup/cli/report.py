@@ -52,16 +52,9 @@ def board(
     with Figures(path) as figures:
         with console.status(f"Gathering the board pack for {quarter}"):
             pack = boardpack.build(figures, url, quarter, HEADLINE_MEASURES)
-        out.mkdir(parents=True, exist_ok=True)
-        writers = {
-            "html": lambda: boardpack.to_html(pack).encode(),
-            "pdf": lambda: boardpack.to_pdf(pack),
-            "xlsx": lambda: boardpack.to_xlsx(pack),
-        }
         for fmt in wanted:
-            target = out / f"board-pack-{pack.quarter}.{fmt}"
-            with console.status(f"Writing {target}"):
-                target.write_bytes(writers[fmt]())
+            with console.status(f"Writing {boardpack.pack_path(out, pack.quarter, fmt)}"):
+                target = boardpack.write(pack, out, fmt)
             console.print(f"wrote {target}")
 
 

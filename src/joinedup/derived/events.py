@@ -155,7 +155,7 @@ def ae_attendances(wh: Warehouse) -> ibis.Table:
     minutes = a.departed_at.delta(a.arrived_at, unit="minute")
     return a.mutate(
         event_date=a.arrived_at.date(),
-        type1=a.department_type == 1,
+        type1=(a.department_type == 1).fill_null(False),
         ambulance=(a.arrival_mode == "1").fill_null(False),
         admitted=a.disposal.isin(codes.AE_ADMITTED).fill_null(False),
         minutes_in_department=minutes,
@@ -254,6 +254,11 @@ EVENT_SOURCES: dict[str, Callable[[Warehouse], ibis.Table]] = {
 #: Sources whose events need not be linked to a person: they keep every event (a left
 #: join), with the person's attributes missing where there is none.
 ANONYMOUS_SOURCES = frozenset({"feedback"})
+#: Sources read from the GP register (the ``person`` table), with what they count: none
+#: without a register (activity data only, see :func:`joinedup.derived.has_register`).
+REGISTER_SOURCES: dict[str, str] = {"death": "deaths, which the GP register records"}
+#: Fields built on what only the GP register holds (the date of death).
+REGISTER_FIELDS: dict[str, str] = {"last_90_days_of_life": "dates of death from the GP register"}
 #: Flags that need the person's attributes, added after they are joined.
 PERSON_FLAGS: dict[str, Callable[[ibis.Table], ibis.Table]] = {
     "apc_spell": _last_90_days_of_life,
@@ -263,13 +268,18 @@ PERSON_FLAGS: dict[str, Callable[[ibis.Table], ibis.Table]] = {
 NOT_EVENT_FIELDS = ("registered_from", "registered_to", "place_of_death", "partnership")
 
 
-def event_source(wh: Warehouse, name: str, people: ibis.Table | None = None) -> ibis.Table:
+def event_source(
+    wh: Warehouse, name: str, people: ibis.Table | None = None, *, unlinked: bool = False
+) -> ibis.Table:
     """The event source ``name`` over warehouse ``wh``: its events with the person's
     attributes (joined by ``person_id``), age at the event and its bands.
 
     ``people``: the person table to join (default :func:`persons` without
     ``NOT_EVENT_FIELDS``); it may carry more columns, which the events then carry too.
-    Events of a person not in it are left out, except in ``ANONYMOUS_SOURCES``.
+    Events of a person not in it are left out, except in ``ANONYMOUS_SOURCES`` and with
+    ``unlinked`` (people's details from activity records, which may not cover everyone
+    seen: see :func:`joinedup.derived.persons.activity_persons`), where they are kept
+    with the person's attributes missing.
     """
     try:
         builder = EVENT_SOURCES[name]
@@ -278,7 +288,7 @@ def event_source(wh: Warehouse, name: str, people: ibis.Table | None = None) -> 
         raise KeyError(f"unknown event source {name!r}; expected one of: {known}") from None
     events = builder(wh)
     p = persons(wh).drop(*NOT_EVENT_FIELDS) if people is None else people
-    if name in ANONYMOUS_SOURCES:
+    if name in ANONYMOUS_SOURCES or unlinked:
         joined = events.left_join(p, events.person_id == p.person_id).drop("person_id_right")
     else:
         joined = events.inner_join(p, "person_id")

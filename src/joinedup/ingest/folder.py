@@ -1,25 +1,26 @@
-"""A folder of partner extracts: which mapping takes which file.
+"""Folders and files of partner extracts: which mapping takes which file.
 
-The rule, in order, for every extract file in the folder (``.csv .txt .tsv .psv
-.parquet .json .ndjson``):
+The rule, in order, for every extract file named or in a folder named (``.csv .txt
+.tsv .psv .parquet .json .ndjson``), when no ``--mapping`` is given:
 
 1. a manifest ``joinedup-manifest.yaml`` in the folder, if there is one::
 
        files:
          - pattern: "SUS_APC_*.csv"      # file name pattern (fnmatch, any case)
-           mapping: hes_apc              # shipped name, or a YAML file beside the manifest
+           mapping: sus_apcs             # shipped name, or a YAML file beside the manifest
          - pattern: "spells_*.csv"
            table: apc_spell              # canonical headers, no mapping
 
    A file the manifest does not name is an error (so nothing is loaded by guesswork);
-2. otherwise a file named after a canonical table (``apc_spell.csv``) loads into it
-   with canonical headers;
-3. otherwise the ``files`` patterns of the shipped mappings (``joinedup mappings``);
-4. FHIR files (``.json``, ``.ndjson``) go to the FHIR reader.
+2. FHIR files (``.json``, ``.ndjson``) go to the FHIR reader;
+3. otherwise the file's header: the mapping (shipped, kept as ``*.yaml`` beside the
+   extracts, or a canonical table's own column names) that has every column it needs
+   and reads most of the file's columns, ties broken by the mappings' file name
+   patterns (see :mod:`joinedup.ingest.recognise`).
 
-A file that no rule matches, or that two shipped mappings both match, is a whole-file
-error naming the file and what to do. Files load in schema order (``person`` first, so
-deaths are known when activity is checked), then by name.
+A file no rule matches, or that two mappings fit equally, is a whole-file error naming
+the file, the closest mappings and the columns they lack. Files load in schema order
+(``person`` first, so deaths are known when activity is checked), then by name.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from pathlib import Path
 
 import yaml
 
+from joinedup.ingest import readers
 from joinedup.ingest.errors import IngestError
-from joinedup.ingest.mapping import Mapping, identity_mapping, load_mapping, shipped_mappings
+from joinedup.ingest.mapping import Mapping, identity_mapping, load_mapping
+from joinedup.ingest.recognise import candidates, recognise
 from joinedup.schema import TABLES
 
 MANIFEST = "joinedup-manifest.yaml"
@@ -58,7 +61,7 @@ def plan(paths: list[Path]) -> list[Planned]:
     """Match every file named, and every extract file in every folder named, to its
     mapping (see the module docstring); FHIR first, then in schema order."""
     planned: list[Planned] = []
-    shipped: dict[str, Mapping] = {}
+    known: dict[Path, list[Mapping]] = {}
     for path in paths:
         if path.is_dir():
             files = extract_files(path)
@@ -75,7 +78,7 @@ def plan(paths: list[Path]) -> list[Planned]:
         else:
             files = [path]
         for f in files:
-            planned.append(Planned(f, _by_name(f, shipped)))
+            planned.append(Planned(f, _by_name(f, known)))
     order = list(TABLES)
 
     def key(p: Planned):
@@ -84,15 +87,15 @@ def plan(paths: list[Path]) -> list[Planned]:
     return sorted(planned, key=lambda p: (*key(p), p.path.name))
 
 
-def _by_name(f: Path, shipped: dict[str, Mapping]) -> Mapping | None:
-    stem = f.name.split(".")[0].lower()
+def _by_name(f: Path, known: dict[Path, list[Mapping]]) -> Mapping | None:
+    """The mapping for a file: FHIR by its suffix, otherwise by its header, then its name
+    (see :mod:`joinedup.ingest.recognise`)."""
     if f.suffix.lower() in FHIR_SUFFIXES:
         return None
-    if stem in TABLES:
-        return identity_mapping(TABLES[stem])
-    if not shipped:
-        shipped.update({name: load_mapping(p) for name, p in shipped_mappings().items()})
-    return _from_patterns(f, shipped)
+    folder = f.parent
+    if folder not in known:
+        known[folder] = candidates(folder)
+    return recognise(f, readers.peek_header(f), known[folder])
 
 
 def _manifest(path: Path) -> list[dict]:
@@ -125,18 +128,3 @@ def _from_manifest(f: Path, rules: list[dict], manifest: Path) -> Mapping | None
             beside = manifest.parent / name
             return load_mapping(beside if beside.exists() else name)
     raise IngestError(f, f"the folder's {MANIFEST} names no pattern for this file")
-
-
-def _from_patterns(f: Path, shipped: dict[str, Mapping]) -> Mapping:
-    name = f.name.lower()
-    hits = [m for m in shipped.values() if any(fnmatch(name, p.lower()) for p in m.files)]
-    if len(hits) == 1:
-        return hits[0]
-    if hits:
-        names = " and ".join(m.name for m in hits)
-        raise IngestError(f, f"both {names} match this file name; say which in {MANIFEST}")
-    raise IngestError(
-        f,
-        "no mapping matches this file name; name it after a canonical table (apc_spell.csv), "
-        f"rename it to a shipped mapping's pattern (joinedup mappings), or list it in {MANIFEST}",
-    )

@@ -10,15 +10,35 @@ A mapping is a YAML file (see ``docs/ingest.md``)::
     columns:
       spell_id: SPELL_ID             # canonical: source column
       nhs_number: NEWNHSNO           # person-level tables: becomes person_id
+      # or, where the extract carries a pseudonym instead of the NHS number:
+      # source_key: {column: PSEUDO_HESID, scheme: hesid}   (see joinedup.ingest.keys)
       sex: {column: SEX, codes: {"1": M, "2": F}}
       year_of_birth: {column: DOB, transform: year}
       arrived_at: {columns: [ARRIVAL_DATE, ARRIVAL_TIME], join: " "}
       cost: {value: null}            # a constant
+      place_of_death:                # the first alternative that gives a value
+        first: [{columns: [NHS_EST, EST_TYPE], join: "|", codes: {"|": null, "1|01": hospital}},
+                {column: POD_CODE, codes: {H: home}}]
     also:                            # further tables filled from the same rows
       - table: apc_diagnosis
         columns: {spell_id: SPELL_ID}
         repeat: {index: position, from: 1, to: 20,
                  columns: {icd10: {column: "DIAG_4_{n:02d}", transform: icd10}}}
+
+A ``repeat`` may instead split one field holding a list of codes (SUS+
+``Der_Diagnosis_All``: ``||E119 ,J849 ||I801``) into rows::
+
+    repeat:
+      index: position                # the code's place (within its group, if numbered)
+      to: 20                         # optional: at most this many codes a group
+      split: {column: Der_Diagnosis_All, separator: ",",
+              groups: "||",          # optional: a second separator, between groups
+              group_index: episode}  # optional: the column numbering the groups (1, 2...)
+      columns: {icd10: {column: Der_Diagnosis_All, transform: icd10}}   # one code each
+
+Pieces are trimmed and empty ones skipped; text before a leading group separator is
+not a group. Without ``group_index`` positions run on across the groups. A column spec
+with ``split: {separator: ",", groups: "||"}`` takes the first code of such a field.
 
 Source column names match regardless of case and surrounding spaces. Codes not listed
 under ``codes`` pass through unchanged, so validation reports them against the
@@ -37,12 +57,15 @@ import pyarrow.compute as pc
 import yaml
 
 from joinedup.ingest.errors import IngestError
+from joinedup.ingest.keys import SOURCE_KEY, check_scheme
 from joinedup.ingest.parse import blank_to_null, parse_date
 from joinedup.schema import TABLES, Table
 from joinedup.schema.tables import ICD10
 
 NHS_NUMBER = "nhs_number"
 TRANSFORMS = ("icd10", "year", "upper", "lower", "digits")
+#: Columns a person-level mapping may fill instead of person_id: one of them is the key.
+PERSON_KEYS = (NHS_NUMBER, SOURCE_KEY)
 
 
 @dataclass(frozen=True)
@@ -55,6 +78,11 @@ class ColumnSpec:
     codes: dict[str, str | None] = field(default_factory=dict)
     transform: str | None = None
     optional: bool = False
+    scheme: str | None = None  # a source_key's pseudonym scheme
+    # ``first``: alternatives tried in order, the first that gives a value wins
+    alternatives: tuple[ColumnSpec, ...] = ()
+    # ``split``: the value is a list of codes; take the first (separator, groups)
+    split: tuple[str, str | None] | None = None
 
     @classmethod
     def parse(cls, spec: object, where: str) -> ColumnSpec:
@@ -71,12 +99,17 @@ class ColumnSpec:
             "codes",
             "transform",
             "optional",
+            "scheme",
+            "first",
+            "split",
         }
         if unknown:
             raise ValueError(f"{where}: unknown option(s) {', '.join(sorted(unknown))}")
+        if "first" in spec:
+            return cls._first(spec, where)
         sources = spec.get("columns") or ([spec["column"]] if "column" in spec else [])
         if not sources and "value" not in spec:
-            raise ValueError(f"{where}: give `column`, `columns` or `value`")
+            raise ValueError(f"{where}: give `column`, `columns`, `value` or `first`")
         transform = spec.get("transform")
         if transform is not None and transform not in TRANSFORMS:
             raise ValueError(f"{where}: unknown transform {transform!r}; expected {TRANSFORMS}")
@@ -84,6 +117,17 @@ class ColumnSpec:
             str(k): (None if v is None else str(v)) for k, v in (spec.get("codes") or {}).items()
         }
         value = spec.get("value")
+        scheme = spec.get("scheme")
+        split = spec.get("split")
+        if split is not None:
+            if (
+                not isinstance(split, dict)
+                or set(split) - {"separator", "groups"}
+                or not str(split.get("separator") or "")
+            ):
+                raise ValueError(f"{where}: split takes `separator` (and optionally `groups`)")
+            groups = split.get("groups")
+            split = (str(split["separator"]), None if groups is None else str(groups))
         return cls(
             sources=tuple(str(s) for s in sources),
             join=str(spec.get("join", " ")),
@@ -91,7 +135,42 @@ class ColumnSpec:
             codes=codes,
             transform=transform,
             optional=bool(spec.get("optional", False)),
+            scheme=None if scheme is None else check_scheme(str(scheme)),
+            split=split,
         )
+
+    def required_sources(self) -> tuple[str, ...]:
+        """The source columns a file must have for this spec (none if optional; those of
+        every alternative that is not optional)."""
+        if self.optional:
+            return ()
+        if self.alternatives:
+            return tuple(dict.fromkeys(s for a in self.alternatives for s in a.required_sources()))
+        return self.sources
+
+    @classmethod
+    def _first(cls, spec: dict, where: str) -> ColumnSpec:
+        """``first: [spec, spec, ...]`` (only ``optional`` beside it)."""
+        options = spec["first"]
+        if set(spec) - {"first", "optional"} or not isinstance(options, list) or not options:
+            raise ValueError(f"{where}: `first` takes a list of column specs (and `optional`)")
+        alternatives = tuple(cls.parse(o, f"{where}.first[{i}]") for i, o in enumerate(options))
+        sources = tuple(dict.fromkeys(s for a in alternatives for s in a.sources))
+        return cls(
+            sources=sources,
+            optional=bool(spec.get("optional", False)),
+            alternatives=alternatives,
+        )
+
+
+@dataclass(frozen=True)
+class Split:
+    """One field holding a list of codes, cut into pieces (see the module docstring)."""
+
+    column: str
+    separator: str
+    groups: str | None = None  # a second separator, between groups of codes
+    group_index: str | None = None  # the canonical column numbering the groups
 
 
 @dataclass(frozen=True)
@@ -100,9 +179,21 @@ class Repeat:
 
     index: str
     start: int
-    stop: int
+    stop: int | None  # None: no limit (a split field)
     columns: dict[str, ColumnSpec]
     required: str
+    split: Split | None = None  # one field split into pieces instead of numbered columns
+
+    def source_names(self) -> list[str]:
+        """Every source column the repeat may read (numbered columns by their numbers)."""
+        if self.split is not None:
+            return [self.split.column]
+        return [
+            s.format(n=n)
+            for n in range(self.start, self.stop + 1)
+            for spec in self.columns.values()
+            for s in spec.sources
+        ]
 
 
 @dataclass(frozen=True)
@@ -112,6 +203,23 @@ class TargetSpec:
     table: Table
     columns: dict[str, ColumnSpec]
     repeat: Repeat | None = None
+    # details taken in passing (person_fact): a bad value is left empty, a row missing
+    # a required value is left out; neither quarantines the source row
+    lenient: bool = False
+
+
+@dataclass(frozen=True)
+class Episodes:
+    """An episode-level extract (HES/SUS APC): rows are episodes, grouped into spells.
+
+    ``order`` is the source column of the episode's order in its spell (EPIORDER).
+    The spell's columns come from its first episode, except ``last`` (from its last
+    episode) and ``total`` (summed over its episodes). See :mod:`joinedup.ingest.episodes`.
+    """
+
+    order: str
+    last: tuple[str, ...] = ("discharged_on", "discharge_destination")
+    total: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,6 +233,8 @@ class Mapping:
     identifiers: tuple[str, ...] = ()
     null_values: tuple[str, ...] = ()
     files: tuple[str, ...] = ()  # file name patterns this mapping takes in a folder
+    episodes: Episodes | None = None  # rows are episodes of spells
+    source: str = ""  # the specification the layout follows (data dictionary, TOS)
 
     @property
     def table(self) -> Table:
@@ -135,6 +245,26 @@ class Mapping:
     def targets(self) -> tuple[TargetSpec, ...]:
         """Every table this mapping fills, main table first."""
         return (self.target, *self.also)
+
+    @property
+    def key_scheme(self) -> str | None:
+        """How its rows are keyed to people: ``nhs_number``, a source key scheme (see
+        :mod:`joinedup.ingest.keys`), or None (a table without people)."""
+        spec = self.target.columns.get(SOURCE_KEY)
+        if spec is not None:
+            return spec.scheme
+        return NHS_NUMBER if NHS_NUMBER in self.target.columns else None
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        """The source columns holding the person key (never kept anywhere)."""
+        return tuple(
+            s
+            for target in self.targets
+            for name in PERSON_KEYS
+            if name in target.columns
+            for s in target.columns[name].sources
+        )
 
 
 def identity_mapping(table: Table) -> Mapping:
@@ -185,31 +315,73 @@ def _target(doc: dict, where: str) -> TargetSpec:
     columns = {
         str(k): ColumnSpec.parse(v, f"{where}.columns.{k}") for k, v in (doc["columns"]).items()
     }
-    allowed = set(table.column_names) | ({NHS_NUMBER} if table.person_level else set())
+    allowed = set(table.column_names) | (set(PERSON_KEYS) if table.person_level else set())
     repeat = None
     if "repeat" in doc:
         r = doc["repeat"]
         rcols = {
             str(k): ColumnSpec.parse(v, f"{where}.repeat.{k}") for k, v in r["columns"].items()
         }
+        split = _split(r.get("split"), rcols, f"{where}.repeat.split")
+        if split is None and "to" not in r:
+            raise ValueError(f"{where}.repeat: give `to` (the last number) or `split`")
         repeat = Repeat(
             index=str(r["index"]),
             start=int(r.get("from", 1)),
-            stop=int(r["to"]),
+            stop=int(r["to"]) if "to" in r else None,
             columns=rcols,
             required=str(r.get("required", next(iter(rcols)))),
+            split=split,
         )
         columns_named = {*columns, *rcols, repeat.index}
+        if split is not None and split.group_index is not None:
+            columns_named.add(split.group_index)
     else:
         columns_named = set(columns)
     for k in columns_named - allowed:
         raise ValueError(f"{where}: {k!r} is not a column of {name}")
-    return TargetSpec(table, columns, repeat)
+    if NHS_NUMBER in columns and SOURCE_KEY in columns:
+        raise ValueError(f"{where}: give nhs_number or source_key, not both")
+    if SOURCE_KEY in columns and columns[SOURCE_KEY].scheme is None:
+        raise ValueError(f"{where}: source_key needs a scheme (e.g. scheme: hesid)")
+    return TargetSpec(table, columns, repeat, lenient=bool(doc.get("lenient", False)))
+
+
+def _split(spec: object, rcols: dict[str, ColumnSpec], where: str) -> Split | None:
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or "column" not in spec or "separator" not in spec:
+        raise ValueError(f"{where}: give `column` and `separator` (and optionally `groups`)")
+    unknown = set(spec) - {"column", "separator", "groups", "group_index"}
+    if unknown:
+        raise ValueError(f"{where}: unknown option(s) {', '.join(sorted(unknown))}")
+    split = Split(
+        column=str(spec["column"]),
+        separator=str(spec["separator"]),
+        groups=None if spec.get("groups") is None else str(spec["groups"]),
+        group_index=None if spec.get("group_index") is None else str(spec["group_index"]),
+    )
+    if not split.separator or split.groups == "":
+        raise ValueError(f"{where}: separators cannot be empty")
+    for name, c in rcols.items():
+        if c.value is None and c.sources != (split.column,):
+            raise ValueError(f"{where}: repeat column {name!r} must read {split.column!r}")
+    return split
+
+
+#: The keys a mapping file may have (and each entry under ``also``).
+MAPPING_KEYS = {"name", "description", "source", "files", "table", "identifiers",
+                "null_values", "columns", "repeat", "episodes", "also", "lenient"}  # fmt: skip
+ALSO_KEYS = {"table", "columns", "repeat", "lenient"}
 
 
 def _from_dict(doc: dict, where: str) -> Mapping:
     if not isinstance(doc, dict):
         raise ValueError("expected a mapping with `table` and `columns`")
+    unknown = set(doc) - MAPPING_KEYS
+    unknown |= {f"also.{k}" for t in doc.get("also", []) for k in set(t) - ALSO_KEYS}
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     return Mapping(
         name=str(doc.get("name", where)),
         description=str(doc.get("description", "")),
@@ -218,7 +390,27 @@ def _from_dict(doc: dict, where: str) -> Mapping:
         identifiers=tuple(str(x) for x in doc.get("identifiers", [])),
         null_values=tuple(str(x) for x in doc.get("null_values", [])),
         files=tuple(str(x) for x in doc.get("files", [])),
+        episodes=_episodes(doc, where),
+        source=str(doc.get("source", "")),
     )
+
+
+def _episodes(doc: dict, where: str) -> Episodes | None:
+    spec = doc.get("episodes")
+    if spec is None:
+        return None
+    if doc.get("table") != "apc_spell":
+        raise ValueError(f"{where}: episodes: only apc_spell is built from episodes")
+    unknown = set(spec) - {"order", "last", "total"}
+    if unknown or "order" not in spec:
+        raise ValueError(f"{where}: episodes: give order (and optionally last, total)")
+    table = TABLES["apc_spell"]
+    last = tuple(str(c) for c in spec.get("last", Episodes.last))
+    total = tuple(str(c) for c in spec.get("total", ()))
+    for c in (*last, *total):
+        if c not in table.column_names or c in ("spell_id", "person_id"):
+            raise ValueError(f"{where}: episodes: {c!r} is not a spell column")
+    return Episodes(order=str(spec["order"]), last=last, total=total)
 
 
 # -- applying a mapping to a chunk ------------------------------------------------------
@@ -239,8 +431,8 @@ def resolve_headers(mapping: Mapping, headers: list[str], path: Path) -> dict[st
     for target in mapping.targets:
         specs = list(target.columns.items())
         for canonical, spec in specs:
-            missing = [s for s in spec.sources if _key(s) not in by_key]
-            if missing and not spec.optional:
+            missing = [s for s in spec.required_sources() if _key(s) not in by_key]
+            if missing:
                 raise IngestError(
                     path,
                     f"no column {missing[0]!r} (mapped to {target.table.name}.{canonical}); "
@@ -250,12 +442,17 @@ def resolve_headers(mapping: Mapping, headers: list[str], path: Path) -> dict[st
                 if _key(s) in by_key:
                     found[_key(s)] = by_key[_key(s)]
         if target.repeat is not None:
-            for n in range(target.repeat.start, target.repeat.stop + 1):
-                for spec in target.repeat.columns.values():
-                    for s in spec.sources:
-                        name = s.format(n=n)
-                        if _key(name) in by_key:
-                            found[_key(name)] = by_key[_key(name)]
+            for name in target.repeat.source_names():
+                if _key(name) in by_key:
+                    found[_key(name)] = by_key[_key(name)]
+    if mapping.episodes is not None:
+        order = mapping.episodes.order
+        if _key(order) not in by_key:
+            raise IngestError(
+                path, f"no column {order!r} (the episode order within the spell); "
+                f"the file has: {', '.join(headers)}"
+            )  # fmt: skip
+        found[_key(order)] = by_key[_key(order)]
     return found
 
 
@@ -266,6 +463,7 @@ class Staged:
     table: Table
     rows: np.ndarray
     columns: dict[str, pa.Array]
+    lenient: bool = False  # see TargetSpec.lenient
 
 
 def apply(mapping: Mapping, chunk: pa.Table, headers: dict[str, str]) -> list[Staged]:
@@ -278,9 +476,11 @@ def apply(mapping: Mapping, chunk: pa.Table, headers: dict[str, str]) -> list[St
             name: _column(spec, chunk, headers, n, nulls) for name, spec in target.columns.items()
         }
         if target.repeat is None:
-            staged.append(Staged(target.table, np.arange(n), cols))
-            continue
-        staged.append(_unpivot(target, chunk, headers, n, nulls, cols))
+            staged.append(Staged(target.table, np.arange(n), cols, target.lenient))
+        elif target.repeat.split is not None:
+            staged.append(_split_rows(target, chunk, headers, n, nulls, cols))
+        else:
+            staged.append(_unpivot(target, chunk, headers, n, nulls, cols))
     return staged
 
 
@@ -309,6 +509,79 @@ def _unpivot(target, chunk, headers, n, nulls, base) -> Staged:
     return Staged(target.table, np.concatenate(rows), cols)
 
 
+def _split_rows(target, chunk, headers, n, nulls, base) -> Staged:
+    """One row per code of the split field (see the module docstring)."""
+    rep, sp = target.repeat, target.repeat.split
+    text = _column(ColumnSpec(sources=(sp.column,), optional=True), chunk, headers, n, nulls)
+    numbered = sp.group_index is not None
+    rows, group, position, pieces = split_codes(text, sp.separator, sp.groups, numbered)
+    if rep.stop is not None:
+        keep = position <= rep.stop - rep.start
+        rows, group, position, pieces = (
+            rows[keep],
+            group[keep],
+            position[keep],
+            pieces.filter(pa.array(keep)),
+        )
+    values = {
+        name: (
+            _recode(pieces, spec)
+            if spec.sources
+            else pa.array([spec.value] * len(rows), pa.string())
+        )
+        for name, spec in rep.columns.items()
+    }
+    idx = np.flatnonzero(pc.is_valid(values[rep.required]).to_numpy(zero_copy_only=False))
+    take = pa.array(idx, pa.int64())
+    cols = {name: arr.take(pa.array(rows[idx])) for name, arr in base.items()}
+    cols.update({name: arr.take(take) for name, arr in values.items()})
+    cols[rep.index] = pc.cast(pa.array(position[idx] + rep.start), pa.string())
+    if sp.group_index is not None:
+        cols[sp.group_index] = pc.cast(pa.array(group[idx] + 1), pa.string())
+    return Staged(target.table, rows[idx], cols)
+
+
+def split_codes(
+    text: pa.Array, separator: str, groups: str | None = None, numbered: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array]:
+    """Cut each value of ``text`` into trimmed, non-empty pieces at ``separator`` (and
+    first into groups at ``groups``). Returns, for every piece in order: its row, its
+    group (0-based; text before a leading group separator is not a group), its position
+    (0-based, within its group if ``numbered``, else within its row) and the piece."""
+    text = pc.fill_null(text.cast(pa.string()), "")
+    row = np.arange(len(text))
+    group = np.zeros(len(text), dtype=np.int64)
+    if groups:
+        lists = pc.split_pattern(text, groups)
+        parent, place = _flat_places(lists)
+        lead = pc.starts_with(text, groups).to_numpy(zero_copy_only=False)
+        row, group, text = parent, place - lead[parent], pc.list_flatten(lists)
+    lists = pc.split_pattern(text, separator)
+    parent, _ = _flat_places(lists)
+    pieces = pc.utf8_trim_whitespace(pc.list_flatten(lists))
+    keep = (group[parent] >= 0) & pc.not_equal(pieces, "").to_numpy(zero_copy_only=False)
+    row, group, pieces = row[parent][keep], group[parent][keep], pieces.filter(pa.array(keep))
+    run = row * (int(group.max()) + 1 if len(group) else 1) + group if numbered else row
+    return row, group, _rank_in_runs(run), pieces
+
+
+def _flat_places(lists: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """For each element of the flattened ``lists``: its list and its place in it."""
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False)
+    parent = np.repeat(np.arange(len(lengths)), lengths)
+    starts = np.cumsum(lengths) - lengths
+    return parent, np.arange(len(parent)) - starts[parent]
+
+
+def _rank_in_runs(keys: np.ndarray) -> np.ndarray:
+    """0, 1, 2... within each run of equal consecutive ``keys``."""
+    if not len(keys):
+        return np.zeros(0, dtype=np.int64)
+    i = np.arange(len(keys))
+    new = np.r_[True, keys[1:] != keys[:-1]]
+    return i - np.maximum.accumulate(np.where(new, i, 0))
+
+
 def _numbered(spec: ColumnSpec, n: int) -> ColumnSpec:
     return ColumnSpec(
         sources=tuple(s.format(n=n) for s in spec.sources),
@@ -321,6 +594,11 @@ def _numbered(spec: ColumnSpec, n: int) -> ColumnSpec:
 
 
 def _column(spec: ColumnSpec, chunk: pa.Table, headers: dict[str, str], n: int, nulls) -> pa.Array:
+    if spec.alternatives:
+        values = pa.nulls(n, pa.string())
+        for alt in reversed(spec.alternatives):
+            values = pc.coalesce(_column(alt, chunk, headers, n, nulls), values)
+        return values
     if not spec.sources:
         return pa.array([spec.value] * n, pa.string())
     arrays = []
@@ -338,6 +616,17 @@ def _column(spec: ColumnSpec, chunk: pa.Table, headers: dict[str, str], n: int, 
         # join the present parts (date + time); all missing stays missing
         filled = [pc.fill_null(a, "") for a in arrays]
         values = blank_to_null(pc.binary_join_element_wise(*filled, spec.join))
+    if spec.split is not None:  # the first code of a list
+        rows, _, position, pieces = split_codes(values, *spec.split)
+        first = np.flatnonzero(position == 0)
+        at = np.full(n, -1, dtype=np.int64)
+        at[rows[first]] = first
+        values = pieces.take(pa.array(at, mask=at < 0))
+    return _recode(values, spec)
+
+
+def _recode(values: pa.Array, spec: ColumnSpec) -> pa.Array:
+    """``values`` after the spec's transform and code list."""
     if spec.transform:
         values = _transform(values, spec.transform)
     if spec.codes:

@@ -3,7 +3,8 @@
 Each parser takes a string array (``None`` for empty) and returns the typed array and
 a boolean mask of values that were present but could not be parsed. Dates accept ISO
 (``2024-03-31``), UK (``31/03/2024``, ``31-03-2024``) and compact (``20240331``)
-forms; impossible dates (31/02/2024) are rejected, never rolled over.
+forms, and times ``HH:MM[:SS]`` or ``HHMM[SS]``; impossible dates (31/02/2024) and
+times (24:00, 4000) are rejected, never rolled over.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ _DATE_FORMS = (
     r"^(?P<d>\d{1,2})[/.-](?P<m>\d{1,2})[/.-](?P<y>\d{4})",
     r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})",
 )
-_TIME = r"(?:[T ](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.\d+)?)?)?"
+# HH:MM[:SS], or HHMM[SS] as HES writes times (ARRIVALTIME 1922)
+_TIME = r"(?:[T ](?P<H>\d{1,2}):?(?P<M>\d{2})(?::?(?P<S>\d{2})(?:\.\d+)?)?)?"
 _ZONE = r"(?:Z|[+-]\d{2}:?\d{2})?$"
 
 TRUE = ("true", "t", "yes", "y", "1")

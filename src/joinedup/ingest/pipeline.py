@@ -12,6 +12,7 @@ never reaches the warehouse.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -24,8 +25,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from joinedup.ingest import episodes as spells
 from joinedup.ingest import readers
 from joinedup.ingest.errors import IngestError
+from joinedup.ingest.keys import SOURCE_KEY, bridge_beside
 from joinedup.ingest.mapping import NHS_NUMBER, Mapping, apply, identity_mapping, load_mapping
 from joinedup.ingest.mapping import resolve_headers as _resolve
 from joinedup.ingest.pseudonymise import (
@@ -33,6 +36,7 @@ from joinedup.ingest.pseudonymise import (
     arrow_reader,
     default_key_file,
     load_or_create_key,
+    reid_store_path,
 )
 from joinedup.ingest.validate import Context, duplicate_reason, validate
 from joinedup.schema import SYSTEM_TABLES, TABLES
@@ -72,6 +76,11 @@ class FileReport:
     reasons: Counter = field(default_factory=Counter)
     message: str = ""
     reader: str = ""  # fast | exact (CSV), parquet, fhir
+    person_key: str | None = None  # nhs_number, a source key scheme, or None
+    rows_linked: int = 0  # rows keyed by a source key that the key bridge linked
+    key_note: str = ""  # how this file's people link to others, in words
+    spells: int | None = None  # spells built, for a file of episodes
+    examples: list[dict] = field(default_factory=list)  # quarantine records (checks only)
 
     def top_reasons(self, n: int = 3) -> list[tuple[str, int]]:
         """The ``n`` commonest quarantine reasons with their counts."""
@@ -160,6 +169,7 @@ def ingest(
     chunk_rows: int = readers.CHUNK_ROWS,
     on_rows: Callable[[str, int], None] | None = None,
     fast_csv: bool = True,
+    fhir_person_key: str = "nhs-number",
 ) -> list[FileReport]:
     """Load partner extracts into the warehouse; the Python API of `joinedup ingest`.
 
@@ -167,12 +177,15 @@ def ingest(
     is checked (readable, columns present) before anything is written; a whole-file
     problem raises :class:`IngestError` and writes nothing. Returns one report per file.
     ``fast_csv=False`` reads CSV with the exact (slower) reader only; results are equal.
+    ``fhir_person_key="patient-id"`` keys FHIR people by Patient.id (see joinedup.ingest.fhir).
     """
     given = [Path(p) for p in paths]
-    if table is None and mapping is None and any(p.is_dir() for p in given):
+    if table is None and mapping is None and fmt != "fhir":
+        # each file (or folder's files) with the mapping its name or header gives
         return _ingest_planned(
-            given, fmt, warehouse, key_file, reid_store, chunk_rows, on_rows, fast_csv
-        )
+            given, fmt, warehouse, key_file, reid_store, chunk_rows, on_rows, fast_csv,
+            fhir_person_key,
+        )  # fmt: skip
     files = expand_paths(given)
     if not files:
         raise IngestError(None, "no files to ingest")
@@ -187,6 +200,7 @@ def ingest(
             reid_store=reid_store,
             chunk_rows=chunk_rows,
             on_rows=on_rows,
+            person_key=fhir_person_key,
         )
     if replaces is not None and len(files) > 1:
         raise IngestError(None, "--replaces takes one file (the corrected version of a batch)")
@@ -197,7 +211,9 @@ def ingest(
     )
 
 
-def _ingest_planned(paths, fmt, warehouse, key_file, reid_store, chunk_rows, on_rows, fast_csv):
+def _ingest_planned(
+    paths, fmt, warehouse, key_file, reid_store, chunk_rows, on_rows, fast_csv, fhir_person_key
+):
     """Folders of partner extracts: each file loads with the mapping its name or the
     folder's manifest gives (see :mod:`joinedup.ingest.folder`)."""
     from joinedup.ingest.fhir import ingest_fhir
@@ -218,7 +234,7 @@ def _ingest_planned(paths, fmt, warehouse, key_file, reid_store, chunk_rows, on_
         if fhir:
             reports += ingest_fhir(
                 fhir, table=None, warehouse=wh, key_file=key_file, reid_store=reid_store,
-                chunk_rows=chunk_rows, on_rows=on_rows,
+                chunk_rows=chunk_rows, on_rows=on_rows, person_key=fhir_person_key,
             )  # fmt: skip
         reports += run_prepared(
             prepared, wh, key_file, reid_store, None, chunk_rows, on_rows, fast_csv
@@ -235,9 +251,7 @@ def run_prepared(
     """Load files that passed their whole-file checks, one batch (set) per file."""
     key_path = Path(key_file) if key_file else default_key_file()
     key = load_or_create_key(key_path)
-    store = ReidentificationStore(
-        Path(reid_store) if reid_store else key_path.parent / "reidentification.duckdb"
-    )
+    store = ReidentificationStore(reid_store_path(key_path, reid_store))
     own = not isinstance(warehouse, Warehouse)
     wh = open_warehouse(warehouse) if own else warehouse
     try:
@@ -278,7 +292,10 @@ def _deaths(wh: Warehouse) -> dict:
     return dict(zip(ids, dates, strict=True))
 
 
-def _ingest_one(prep, wh, key, store, replaces, chunk_rows, on_rows, fast_csv) -> FileReport:
+def _ingest_one(
+    prep, wh, key, store, replaces, chunk_rows, on_rows, fast_csv, dry_run=False
+) -> FileReport:
+    """Load one file (``dry_run``: everything but writing, for ``joinedup mappings check``)."""
     mapping = prep.mapping
     main = mapping.table.name
     existing = wh.find_batch(prep.content_hash, main)
@@ -292,15 +309,25 @@ def _ingest_one(prep, wh, key, store, replaces, chunk_rows, on_rows, fast_csv) -
             batches=[existing],
         )
     identifying = {h for h in prep.columns if h.strip().lower() in IDENTIFYING}
-    identifying |= {prep.headers.get(i.strip().lower(), i) for i in mapping.identifiers}
-    identifier_fields = {NHS_NUMBER} | {
+    identifying |= {
+        prep.headers.get(i.strip().lower(), i) for i in (*mapping.identifiers, *mapping.key_columns)
+    }
+    identifier_fields = {NHS_NUMBER, SOURCE_KEY} | {
         name
         for target in mapping.targets
         for name, spec in target.columns.items()
         if any(prep.headers.get(s.strip().lower()) in identifying for s in spec.sources)
     }
-    deaths = _deaths(wh)
-    ctx = Context(key=key, deaths=deaths, identifier_fields=frozenset(identifier_fields))
+    scheme = mapping.key_scheme
+    pseudonym = scheme not in (None, NHS_NUMBER)
+    bridge = bridge_beside(store.path) if pseudonym else None
+    ctx = Context(
+        key=key,
+        deaths=_deaths(wh),
+        identifier_fields=frozenset(identifier_fields),
+        scheme=scheme if pseudonym else None,
+        bridge=bridge if bridge is not None and bridge.path.exists() else None,
+    )
     with tempfile.TemporaryDirectory(prefix="joinedup-ingest-") as tmp:
         fast = prep.fmt == "csv" and fast_csv
         spill = None
@@ -318,26 +345,122 @@ def _ingest_one(prep, wh, key, store, replaces, chunk_rows, on_rows, fast_csv) -
                     spill.dispose()  # start again with the exact reader; nothing is loaded
                     fast = False
             spill.close()
-            duplicates = _find_duplicates(spill, mapping.table, report)
-            if duplicates:
-                _quarantine_duplicates(prep, fast, chunk_rows, spill, report, identifying)
+            if mapping.episodes is not None:
+                built = _build_spells(prep, spill, report)
+                late = built.n_rejected
+                sources = {mapping.table.name: built.spells, **built.also}
+                without = None  # the built files hold only what loads
+            else:
+                late = _find_duplicates(spill, mapping.table, report)
+                sources = {}
+                without = spill.path(DUPLICATES) if late else None
+            if late:
+                _quarantine_late(prep, fast, chunk_rows, spill, identifying)
+            report.reader = "fast" if fast else ("exact" if prep.fmt == "csv" else prep.fmt)
+            if dry_run:
+                report.status = "checked"
+                report.examples = _examples(spill)
+                return _finish(report, replaces, scheme, pseudonym, ctx)
             store.add_parquet(
                 spill.path(IDENTITY) if IDENTITY in spill.writers else None,
-                without=spill.path(DUPLICATES) if duplicates else None,
+                without=spill.path(DUPLICATES) if late else None,
                 scratch=spill.sql(),
             )
-            report.reader = "fast" if fast else ("exact" if prep.fmt == "csv" else prep.fmt)
-            report.batches = _load(wh, prep, spill, report, replaces, duplicates)
+            report.batches = _load(wh, prep, spill, report, replaces, without, sources)
         finally:
             if spill is not None:
                 spill.dispose()
+    return _finish(report, replaces, scheme, pseudonym, ctx)
+
+
+def _examples(spill: _Spill, n: int = 10) -> list[dict]:
+    """The first ``n`` quarantine records of a checked file, by source row."""
+    rows: list[dict] = []
+    for name in (QUARANTINE, DUPLICATE_RECORDS):
+        for q in spill.read(name, rows=n):
+            rows += q.select(["source_row", "field", "value", "reason"]).to_pylist()
+            break
+    return sorted(rows, key=lambda r: r["source_row"])[:n]
+
+
+def check(
+    path: Path | str,
+    *,
+    mapping: str | Path | Mapping | None = None,
+    table: str | None = None,
+    warehouse: Path | str | None = None,
+    key_file: Path | str | None = None,
+    reid_store: Path | str | None = None,
+    chunk_rows: int = readers.CHUNK_ROWS,
+) -> tuple[FileReport, str]:
+    """What loading one file would do, writing nothing: its report (status ``checked``,
+    with the first quarantine records) and which mapping takes it and why.
+
+    Without ``mapping``/``table`` the mapping is recognised as `joinedup ingest` would
+    (see :mod:`joinedup.ingest.folder`). The warehouse, if it exists, is read for the
+    batches already loaded and known deaths; the key file, if it exists, for the bridge.
+    """
+    from joinedup.ingest.folder import plan
+    from joinedup.ingest.recognise import fit
+
+    path = Path(path)
+    if mapping is not None or table is not None:
+        chosen, why = _mapping(table, mapping), "as given"
+    else:
+        [planned] = plan([path])
+        if planned.mapping is None:
+            raise IngestError(path, "a FHIR file: checked only by loading it")
+        chosen = planned.mapping
+        how = fit(chosen, readers.peek_header(path), path.name)
+        why = f"its header has every column {chosen.name} needs ({how.used} of them read)" + (
+            "; its name matches too" if how.by_name else ""
+        )
+    prep = _prepare(path, chosen, detect_format(path))
+    key_path = Path(key_file) if key_file else default_key_file()
+    key = load_or_create_key(key_path) if key_path.exists() else os.urandom(32)
+    store = ReidentificationStore(reid_store_path(key_path, reid_store))
+    with tempfile.TemporaryDirectory(prefix="joinedup-check-") as tmp:
+        try:
+            wh = open_warehouse(warehouse, read_only=True)
+        except FileNotFoundError:  # no warehouse yet: check against an empty one
+            open_warehouse(Path(tmp) / "empty.duckdb").close()
+            wh = open_warehouse(Path(tmp) / "empty.duckdb", read_only=True)
+        with wh:
+            report = _ingest_one(prep, wh, key, store, None, chunk_rows, None, True, True)
+    return report, why
+
+
+def _finish(report: FileReport, replaces, scheme, pseudonym: bool, ctx: Context) -> FileReport:
+    """The report's status and message once the file is loaded (or checked)."""
     if replaces is not None:
         report.status = "replaced"
     report.message = (
         f"read {report.rows_read:,} = accepted {report.rows_accepted:,} "
         f"+ quarantined {report.rows_quarantined:,}"
     )
+    if report.spells is not None:
+        report.message = (
+            f"read {report.rows_read:,} episodes = accepted {report.rows_accepted:,} "
+            f"(in {report.spells:,} spells) + quarantined {report.rows_quarantined:,}"
+        )
+    report.person_key = scheme
+    if pseudonym:
+        report.key_note = _key_note(scheme, report.rows_linked, ctx.bridge)
     return report
+
+
+def _key_note(scheme: str, linked: int, bridge) -> str:
+    """How people keyed by pseudonym ``scheme`` link to the rest of the warehouse."""
+    if bridge is not None and scheme in bridge.schemes():
+        return (
+            f"people keyed by {scheme} pseudonym; {linked:,} rows linked to NHS-number-keyed "
+            "records by the key bridge, the rest only to other files keyed by it"
+        )
+    return (
+        f"people keyed by {scheme} pseudonym: they link to other files keyed by {scheme}, "
+        f"not to files keyed by NHS number or another scheme (no key bridge for {scheme}; "
+        "see joinedup keys)"
+    )
 
 
 class _Spill:
@@ -439,12 +562,24 @@ QUARANTINE_SPILL = pa.schema(
 def _process_chunk(chunk, prep, ctx, spill, report, identifying) -> None:
     n = chunk.table.num_rows
     staged = apply(prep.mapping, chunk.table, prep.headers)
+    episodes = prep.mapping.episodes
+    if episodes is not None and "spell_id" not in prep.mapping.target.columns:
+        for st in staged:  # spell ids are made once the spells are built
+            if "spell_id" in st.table.column_names:
+                st.columns["spell_id"] = spells.provisional_ids(st.rows + chunk.first_row)
     results = [validate(s, ctx) for s in staged]
     records: list[tuple[int, str, str | None, str | None, str]] = []
     shape = chunk.table[readers.PROBLEM]
     if shape.null_count < n:
         for i in np.flatnonzero(pc.is_valid(shape).to_numpy(zero_copy_only=False)):
             records.append((int(i), staged[0].table.name, None, None, shape[int(i)].as_py()))
+    if episodes is not None:
+        raw_order = chunk.table[prep.headers[episodes.order.strip().lower()]]
+        order, bad_order = spells.parse_order(raw_order)
+        for i in np.flatnonzero(bad_order).tolist():
+            value = raw_order[i].as_py()
+            records.append((i, staged[0].table.name, spells.ORDER_FIELD, value,
+                            spells.ORDER_EXPECTED))  # fmt: skip
     for res in results:
         for p in res.problems:
             rows = res.source_rows[p.rows].tolist()
@@ -457,9 +592,17 @@ def _process_chunk(chunk, prep, ctx, spill, report, identifying) -> None:
     if records:
         bad[np.fromiter((r[0] for r in records), np.int64, len(records))] = True
     main = prep.mapping.table
+    report.rows_linked += results[0].rows_bridged  # the main table's rows
     for res in results:
         global_rows = pa.array(res.source_rows + chunk.first_row, pa.int64())
-        if res.table.name == main.name and main.primary_key:
+        if res.table.name == main.name and episodes is not None:
+            # every episode, bad ones too: a spell with a bad episode cannot load
+            keys = spells.episode_keys(
+                res.data, order.take(pa.array(res.source_rows)), global_rows,
+                pa.array(bad[res.source_rows]),
+            )  # fmt: skip
+            spill.write(KEYS, keys, keys.schema)
+        elif res.table.name == main.name and main.primary_key:
             # every row's key, bad rows too: a later row repeating it is a duplicate
             keys = res.data.select(list(main.primary_key))
             keys = keys.append_column(SOURCE_ROW, global_rows)
@@ -526,12 +669,13 @@ def _find_duplicates(spill: _Spill, table, report: FileReport) -> int:
     same = " AND ".join(f'k."{c}" IS NOT DISTINCT FROM f."{c}"' for c in table.primary_key)
     con = spill.sql()
     con.execute(
-        f"COPY (SELECT k.{SOURCE_ROW}, k.{BAD} FROM read_parquet($1) k JOIN ("
+        f"COPY (SELECT k.{SOURCE_ROW}, k.{BAD}, $2 AS field, $3 AS reason"
+        f" FROM read_parquet($1) k JOIN ("
         f"  SELECT {cols}, min({SOURCE_ROW}) AS _first FROM read_parquet($1)"
         f"  GROUP BY {cols} HAVING count(*) > 1) f ON {same}"
         f" WHERE k.{SOURCE_ROW} > f._first ORDER BY k.{SOURCE_ROW})"
         f" TO '{_quoted(spill.path(DUPLICATES))}' (FORMAT parquet)",
-        [str(spill.path(KEYS))],
+        [str(spill.path(KEYS)), table.primary_key[-1], duplicate_reason(table)],
     )
     n, fresh = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE NOT {BAD}) FROM read_parquet($1)",
@@ -548,22 +692,58 @@ def _quoted(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def _quarantine_duplicates(prep, fast, chunk_rows, spill, report, identifying) -> None:
-    """Quarantine records for the rows of duplicate keys, with their source values:
-    the file is read once more and only those rows are kept."""
+def _build_spells(prep: _Prepared, spill: _Spill, report: FileReport) -> spells.Spells:
+    """Group the spilled episodes into spells (see :mod:`joinedup.ingest.episodes`);
+    episodes that cannot form a spell move from accepted to quarantined."""
+    mapping = prep.mapping
+    built = spells.build(
+        spill.sql(),
+        spill.folder,
+        spill.path(KEYS),
+        spill.path(mapping.table.name) if mapping.table.name in spill.writers else None,
+        {t.table.name: spill.path(t.table.name) for t in mapping.also
+         if t.table.name in spill.writers},
+        mapping.episodes,
+        has_spell_id="spell_id" in mapping.target.columns,
+        columns=mapping.table.column_names,
+    )  # fmt: skip
+    if built.n_rejected:
+        # the same file the duplicate-key check writes: rows quarantined after the first pass
+        spill.sql().execute(
+            f"COPY (SELECT * FROM read_parquet($1)) TO '{_quoted(spill.path(DUPLICATES))}' "
+            "(FORMAT parquet)",
+            [str(built.rejected)],
+        )
+    report.rows_accepted -= built.n_rejected
+    report.rows_quarantined += built.n_rejected
+    report.reasons.update(built.reasons)
+    report.spells = built.n_spells
+    return built
+
+
+def _quarantine_late(prep, fast, chunk_rows, spill, identifying) -> None:
+    """Quarantine records, with their source values, for the rows rejected after the
+    first pass (duplicate keys, episodes that form no spell): the file is read once
+    more and only those rows are kept."""
     table = prep.mapping.table
-    reason, name = duplicate_reason(table), table.primary_key[-1]
-    pending = _blocks(spill.path(DUPLICATES))
-    rows, exhausted = np.zeros(0, np.int64), False
+    pending = _late_blocks(spill.path(DUPLICATES))
+    rows = np.zeros(0, np.int64)
+    fields: list = []
+    reasons: list = []
+    exhausted = False
     for chunk in _chunks(prep, chunk_rows, fast):
         end = chunk.first_row + chunk.table.num_rows
         while not exhausted and (not len(rows) or rows[-1] < end):
             more = next(pending, None)
             exhausted = more is None
             if more is not None:
-                rows = np.concatenate([rows, more])
+                rows = np.concatenate([rows, more[0]])
+                fields += more[1]
+                reasons += more[2]
         cut = int(np.searchsorted(rows, end))
         here, rows = rows[:cut], rows[cut:]
+        here_fields, fields = fields[:cut], fields[cut:]
+        here_reasons, reasons = reasons[:cut], reasons[cut:]
         if len(here):
             local = (here - chunk.first_row).tolist()
             raw = _raw_rows(chunk.table, local, identifying)
@@ -571,9 +751,9 @@ def _quarantine_duplicates(prep, fast, chunk_rows, spill, report, identifying) -
             records = {
                 "source_row": pa.array(here, pa.int64()),
                 "table_name": pa.array([table.name] * n, pa.string()),
-                "field": pa.array([name] * n, pa.string()),
+                "field": pa.array(here_fields, pa.string()),
                 "value": pa.nulls(n, pa.string()),
-                "reason": pa.array([reason] * n, pa.string()),
+                "reason": pa.array(here_reasons, pa.string()),
                 "raw_row": pa.array([raw[r] for r in local], pa.string()),
             }
             data = pa.table(records, schema=QUARANTINE_SPILL)
@@ -583,19 +763,42 @@ def _quarantine_duplicates(prep, fast, chunk_rows, spill, report, identifying) -
     spill.close()
 
 
-def _blocks(path: Path) -> Iterator[np.ndarray]:
-    for batch in _batches(path, 65_536, columns=[SOURCE_ROW]):
-        yield batch.column(0).to_numpy()
+def _late_blocks(path: Path) -> Iterator[tuple[np.ndarray, list, list]]:
+    for batch in _batches(path, 65_536, columns=[SOURCE_ROW, "field", "reason"]):
+        yield (
+            batch.column(0).to_numpy(),
+            batch.column(1).to_pylist(),
+            batch.column(2).to_pylist(),
+        )
 
 
 def _load(
-    wh: Warehouse, prep: _Prepared, spill: _Spill, report: FileReport, replaces, duplicates=0
+    wh: Warehouse,
+    prep: _Prepared,
+    spill: _Spill,
+    report: FileReport,
+    replaces,
+    without: Path | None = None,
+    sources: dict[str, Path] | None = None,
 ):
+    """Load the spilled rows: each table from ``sources`` (files built after the first
+    pass, as spells are) or its own spill less the source rows listed in ``without``."""
     main = prep.mapping.table.name
     source = prep.source
     siblings = _siblings(wh, replaces, main)
     q_schema = stored_schema(SYSTEM_TABLES["quarantine"])
-    without = spill.path(DUPLICATES) if duplicates else None
+    sources = sources or {}
+
+    def rows_of(name: str) -> Iterator[pa.Table]:
+        if name in sources:
+            return _rows(pa.Table.from_batches([b]) for b in _batches(sources[name], 100_000))
+        return _rows(spill.read(name, without))
+
+    def count_of(name: str) -> int:
+        if name in sources:
+            return pq.ParquetFile(sources[name]).metadata.num_rows
+        return spill.count(name, without)
+
     batches = []
     with wh.transaction():
         batch_id = wh.next_batch_id(prep.content_hash)
@@ -609,13 +812,16 @@ def _load(
 
         batch = wh.load(
             main,
-            _rows(spill.read(main, without)),
+            rows_of(main),
             source=source,
             content_hash=prep.content_hash,
             rows_read=report.rows_read,
             quarantine=quarantine(),
             rows_quarantined=report.rows_quarantined,
             replaces=replaces,
+            person_key=prep.mapping.key_scheme,
+            # episodes: source rows accepted, in fewer spells
+            rows_accepted=report.rows_accepted if main in sources else None,
         )
         assert batch.batch_id == batch_id
         batches.append(batch)
@@ -624,11 +830,12 @@ def _load(
             batches.append(
                 wh.load(
                     name,
-                    _rows(spill.read(name, without)),
+                    rows_of(name),
                     source=source,
                     content_hash=prep.content_hash,
-                    rows_read=spill.count(name, without),
+                    rows_read=count_of(name),
                     replaces=siblings.get(name),
+                    person_key=prep.mapping.key_scheme if target.table.person_level else None,
                 )
             )
     return batches

@@ -32,6 +32,13 @@ def default_key_file() -> Path:
     return settings.key_file()
 
 
+def reid_store_path(key_file: Path | None = None, reid_store: Path | None = None) -> Path:
+    """The re-identification store's path: ``reid_store``, else beside the key file."""
+    if reid_store is not None:
+        return Path(reid_store)
+    return Path(key_file or default_key_file()).parent / "reidentification.duckdb"
+
+
 def load_or_create_key(path: Path | None = None) -> bytes:
     """Read the pseudonymisation key, creating a new random one (mode 0600) if absent."""
     path = path or default_key_file()

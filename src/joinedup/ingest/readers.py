@@ -141,6 +141,29 @@ def read_csv(path: Path, dialect: CsvDialect, chunk_rows: int = CHUNK_ROWS) -> I
             yield Chunk(first, _to_table(header, rows, problems))
 
 
+def peek_header(path: Path) -> list[str]:
+    """The column names of a CSV or Parquet file, reading only its start (to choose a
+    mapping before the whole file is read and hashed)."""
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return parquet_columns(path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise IngestError(path, f"cannot read the file ({exc.strerror or exc})") from None
+    if head.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    else:
+        try:
+            head.decode("utf-8")
+            encoding = "utf-8"
+        except UnicodeDecodeError as exc:  # a cut multi-byte character at the end is fine
+            encoding = "utf-8" if exc.start >= len(head) - 3 else "cp1252"
+    text = head.decode(encoding, errors="replace")
+    dialect = CsvDialect(encoding, _delimiter(path, text), "")
+    return read_header(path, dialect)
+
+
 def read_header(path: Path, dialect: CsvDialect) -> list[str]:
     """The column names of a CSV file, with a trailing empty name removed."""
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 from joinedup.ingest.pipeline import FileReport
 
 COLUMNS = ["file", "table", "status", "reader", "rows_read", "rows_accepted",
-           "rows_quarantined", "batches", "top_reasons"]  # fmt: skip
+           "rows_quarantined", "batches", "person_key", "rows_linked", "top_reasons"]  # fmt: skip
 
 
 def rows(reports: list[FileReport], top: int = 3) -> list[dict]:
@@ -26,6 +26,8 @@ def rows(reports: list[FileReport], top: int = 3) -> list[dict]:
             "rows_accepted": r.rows_accepted,
             "rows_quarantined": r.rows_quarantined,
             "batches": " ".join(b.batch_id for b in r.batches),
+            "person_key": r.person_key or "",
+            "rows_linked": r.rows_linked,
             "top_reasons": "; ".join(f"{n} x {reason}" for reason, n in r.top_reasons(top)),
         }
         for r in reports
@@ -52,10 +54,17 @@ def markdown(reports: list[FileReport]) -> str:
         )
     for rep in reports:
         reasons = rep.top_reasons(10)
-        if rep.status == "unchanged" or not reasons:
+        if rep.status == "skipped":
+            lines += ["", f"## {rep.path}", "", rep.message]
             continue
-        lines += ["", f"## {rep.path}", "", "| records | reason |", "|---:|---|"]
-        lines += [f"| {n:,} | {_cell(reason)} |" for reason, n in reasons]
+        if rep.status == "unchanged" or not (reasons or rep.key_note):
+            continue
+        lines += ["", f"## {rep.path}"]
+        if rep.key_note:
+            lines += ["", rep.key_note[0].upper() + rep.key_note[1:] + "."]
+        if reasons:
+            lines += ["", "| records | reason |", "|---:|---|"]
+            lines += [f"| {n:,} | {_cell(reason)} |" for reason, n in reasons]
     return "\n".join(lines) + "\n"
 
 

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from joinedup.ingest import icd10
+from joinedup.ingest.keys import SOURCE_KEY, KeyBridge, bridged, source_person_ids
 from joinedup.ingest.mapping import NHS_NUMBER, Staged
 from joinedup.ingest.parse import EXPECTED, parse
 from joinedup.ingest.pseudonymise import check_nhs_numbers, person_ids_of_valid
@@ -26,6 +27,7 @@ UNFINISHED = "98"  # discharge destination of a spell not finished when the data
 # Pairs of columns whose dates must be in order: (earlier, later, words).
 ORDERED = {
     "apc_spell": [("admitted_on", "discharged_on", "discharge on or after admission")],
+    "mh_spell": [("admitted_on", "discharged_on", "discharge on or after admission")],
     "ae_attendance": [("arrived_at", "departed_at", "departure after arrival")],
     "person": [("registered_from", "registered_to", "registration end on or after its start")],
     "social_care_service": [("started_on", "ended_on", "end on or after start")],
@@ -62,6 +64,7 @@ class Validated:
     source_rows: np.ndarray  # chunk row of each data row
     problems: list[Problem] = field(default_factory=list)
     nhs_numbers: pa.Array | None = None  # normalised, for the re-identification store
+    rows_bridged: int = 0  # rows keyed by a source key that the bridge linked
 
 
 @dataclass
@@ -75,7 +78,9 @@ class Context:
     key: bytes
     deaths: dict[str, date] = field(default_factory=dict)
     today: date = field(default_factory=date.today)
-    identifier_fields: frozenset[str] = frozenset({NHS_NUMBER})
+    identifier_fields: frozenset[str] = frozenset({NHS_NUMBER, SOURCE_KEY})
+    scheme: str | None = None  # the source key's scheme, for files keyed by a pseudonym
+    bridge: KeyBridge | None = None  # links source keys to NHS numbers, where held
 
     def __post_init__(self) -> None:
         # the deaths as Arrow arrays, so each chunk looks them up without Python objects
@@ -112,10 +117,16 @@ def validate(staged: Staged, ctx: Context) -> Validated:
 
     typed: dict[str, pa.Array] = {}
     nhs = None
+    linked = 0
     for col in table.columns:
         if col.name == "person_id" and table.person_level and NHS_NUMBER in staged.columns:
             typed["person_id"], nhs = _pseudonymise(
                 staged.columns[NHS_NUMBER], ctx, add, required=not col.nullable
+            )
+            continue
+        if col.name == "person_id" and table.person_level and SOURCE_KEY in staged.columns:
+            typed["person_id"], linked = _rekey(
+                staged.columns[SOURCE_KEY], ctx, add, required=not col.nullable
             )
             continue
         raw = staged.columns.get(col.name)
@@ -136,7 +147,28 @@ def validate(staged: Staged, ctx: Context) -> Validated:
     if ctx.deaths and table.person_level and table.event_date_columns:
         _check_death(table, typed, staged, ctx, add)
     data = pa.table([typed[c] for c in table.column_names], names=table.column_names)
-    return Validated(table, data, staged.rows, problems, nhs)
+    if staged.lenient and problems:
+        data, rows, nhs = _leniently(table, data, staged.rows, problems, nhs)
+        return Validated(table, data, rows, [], nhs, linked)
+    return Validated(table, data, staged.rows, problems, nhs, linked)
+
+
+def _leniently(table: Table, data: pa.Table, rows: np.ndarray, problems, nhs):
+    """For details taken in passing: a bad optional value becomes empty, and a row with
+    a bad required value is left out, instead of quarantining the source row."""
+    drop = np.zeros(data.num_rows, dtype=bool)
+    for p in problems:
+        if p.field in table.column_names and table.column(p.field).nullable:
+            i = data.column_names.index(p.field)
+            mask = np.zeros(data.num_rows, dtype=bool)
+            mask[p.rows] = True
+            emptied = pc.if_else(pa.array(mask), pa.scalar(None, data.schema.field(i).type),
+                                 data.column(i))  # fmt: skip
+            data = data.set_column(i, p.field, emptied)
+        else:
+            drop[p.rows] = True
+    keep = pa.array(~drop)
+    return data.filter(keep), rows[~drop], None if nhs is None else nhs.filter(keep)
 
 
 def _pseudonymise(raw: pa.Array, ctx: Context, add, required: bool = True):
@@ -149,6 +181,18 @@ def _pseudonymise(raw: pa.Array, ctx: Context, add, required: bool = True):
     bad = pc.invert(valid)
     add(bad, NHS_NUMBER, None, "expected a valid 10-digit NHS number (modulus 11 check failed)")
     return person_ids_of_valid(normalised, ctx.key), normalised
+
+
+def _rekey(raw: pa.Array, ctx: Context, add, required: bool = True) -> tuple[pa.Array, int]:
+    """person_ids of pseudonymised source keys (re-keyed with the partnership's key,
+    bridged to NHS numbers where the bridge links them), and how many rows it linked."""
+    if ctx.scheme is None:
+        raise ValueError("a file keyed by source_key needs the mapping's scheme")
+    if required:
+        missing = "required; missing (a person key is needed to link)"
+        add(pc.is_null(raw), SOURCE_KEY, None, missing)
+    ids = source_person_ids(raw, ctx.scheme, ctx.key)
+    return bridged(ids, ctx.scheme, ctx.bridge)
 
 
 def _check_values(col: Column, values: pa.Array, raw: pa.Array, add) -> None:

@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from joinedup.measures.definition import MeasureDefinition, MeasureError, load_library
+from joinedup.measures.definition import (
+    MeasureDefinition,
+    MeasureError,
+    RegisterRequired,
+    load_library,
+)
 
 _LAZY = {
     "HEADLINE_MEASURES": "results",
@@ -24,7 +29,13 @@ _LAZY = {
     "funnel_for": "variation",
 }
 
-__all__ = ["MeasureDefinition", "MeasureError", "load_library", *sorted(_LAZY)]
+__all__ = [
+    "MeasureDefinition",
+    "MeasureError",
+    "RegisterRequired",
+    "load_library",
+    *sorted(_LAZY),
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from joinedup.derived import EVENT_SOURCES, source_fields
+from joinedup.derived.events import REGISTER_FIELDS, REGISTER_SOURCES
 from joinedup.schema.codes import CONDITION
 
 POPULATION = "population"
@@ -52,6 +53,11 @@ OPERATORS = ("eq", "ne", "in", "not_in", "ge", "gt", "le", "lt", "is_null", "not
 
 class MeasureError(ValueError):
     """A measure definition (or a request for one) is wrong; the message says how."""
+
+
+class RegisterRequired(MeasureError):
+    """A measure needs a GP registered population and the warehouse holds activity only
+    (no GP registration list: see :func:`joinedup.derived.persons.has_register`)."""
 
 
 class Count(BaseModel):
@@ -296,6 +302,36 @@ class MeasureDefinition(BaseModel):
             if column not in fields:
                 return False
         return True
+
+    @property
+    def register_use(self) -> str | None:
+        """What the measure takes from a GP register, in words, or None if activity
+        records alone will do: a registered-population count (a rate's denominator),
+        deaths, or a field built on dates of death. Without a register (activity data
+        only) such a measure cannot be computed."""
+        counts = [("denominator", self.denominator), ("numerator", self.numerator_count)]
+        if self.response_base is not None:
+            counts.append(("response base", self.response_base.count()))
+        for label, count in counts:
+            if count is None:
+                continue
+            if count.source == POPULATION:
+                return f"the registered population is its {label}"
+            if count.source in REGISTER_SOURCES:
+                return f"its {label} counts {REGISTER_SOURCES[count.source]}"
+            for name in (*count.where, count.value):
+                if name in REGISTER_FIELDS:
+                    return f"its {label} uses {REGISTER_FIELDS[name]}"
+        return None
+
+    def register_required(self) -> RegisterRequired:
+        """The error for computing this measure (see :attr:`register_use`) on a
+        warehouse that holds activity only."""
+        return RegisterRequired(
+            f"measure {self.id!r} needs a GP registered population ({self.register_use}), "
+            "and this warehouse holds activity only (no GP registration list: its person "
+            "table is empty)"
+        )
 
     @property
     def numerator_count(self) -> Count:

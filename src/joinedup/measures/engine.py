@@ -21,7 +21,13 @@ from typing import Any
 import ibis
 import pandas as pd
 
-from joinedup.derived import event_source, persons, registered_population
+from joinedup.derived import (
+    activity_persons,
+    event_source,
+    has_register,
+    persons,
+    registered_population,
+)
 from joinedup.measures.conditions import (
     apply_where,
     where_mask,
@@ -58,6 +64,10 @@ class Sources:
     a source is computed in one pass over it (:meth:`batched`), with the person
     attributes of one small table per run (:meth:`people`, materialised). Aggregated
     denominators are remembered too: most rates share the registered population.
+
+    Without a GP register (:attr:`activity_only`) people's details come from activity
+    records, every event is kept (those of people no record describes, with their
+    attributes missing), and a measure that needs the register cannot be computed.
     """
 
     def __init__(
@@ -98,6 +108,7 @@ class Sources:
         #: by those groupings are sums of the counts by practice (see :meth:`people`).
         self.by_practice: dict[str, dict[int, str]] = {}
         self._population: ibis.Table | None = None
+        self._activity_only: bool | None = None
         self._batches: list[tuple[set[str], dict[_Request, pd.DataFrame]]] = []
         self.memo: dict[str, pd.DataFrame] = {}
 
@@ -119,6 +130,15 @@ class Sources:
         first, last = coverage(wh)
         return cls(wh, kind, periods_between(first, last, kind), plan, last, groupings)
 
+    @property
+    def activity_only(self) -> bool:
+        """Whether the warehouse holds activity only, no GP register
+        (:func:`joinedup.derived.has_register`): people's details then come from
+        activity records (:func:`joinedup.derived.activity_persons`)."""
+        if self._activity_only is None:
+            self._activity_only = not has_register(self.wh)
+        return self._activity_only
+
     def events(self, name: str) -> ibis.Table:
         """Event source ``name`` within the run's periods, with ``period_start``.
 
@@ -129,21 +149,28 @@ class Sources:
         """
         if name not in self._events:
             first, last = self.periods[0].start, self.periods[-1].end
-            e = event_source(self.wh, name, self.people() if self.plan else None)
+            own = self.activity_only
+            people = self.people() if self.plan or own else None
+            e = event_source(self.wh, name, people, unlinked=own)
             e = e.filter((e.event_date >= first) & (e.event_date <= last))
             self._events[name] = e.mutate(period_start=period_start_of(e.event_date, self.kind))
         return self._events[name]
 
     def people(self) -> ibis.Table:
         """Each person's attributes (as events carry them) and registration dates, with
-        integer group codes: the person table of events and of the population.
+        integer group codes: the person table of events and of the population. From the
+        GP register, or without one from activity records (:attr:`activity_only`).
 
         ``_k_<column>`` numbers the distinct values of each person attribute that
         measures group by; :attr:`codes` maps the numbers back to group labels.
         """
         if self._people is None:
             # Registration dates kept for the population (events carry them, unread).
-            p = persons(self.wh).drop("place_of_death", "partnership")
+            if self.activity_only:
+                p = activity_persons(self.wh).drop("lsoa_code", "details_from")
+            else:
+                p = persons(self.wh)
+            p = p.drop("place_of_death", "partnership")
             # Codes from a small dictionary per attribute, joined on (a window's
             # dense_rank would sort every person once per attribute).
             combos = p.select(*CODED).distinct().execute()
@@ -477,12 +504,19 @@ def _count_frame(
 
 
 def aggregate_groupings(src: Sources, d: MeasureDefinition, groupings: list[str]) -> pd.DataFrame:
-    """Numerator and denominator of ``d`` per grouping, period and group (see aggregate)."""
+    """Numerator and denominator of ``d`` per grouping, period and group (see aggregate).
+
+    :class:`~joinedup.measures.definition.RegisterRequired` when ``d`` needs a GP
+    register (:attr:`~MeasureDefinition.register_use`) and the warehouse holds activity
+    only.
+    """
     bad = [g for g in groupings if g not in d.groupings]
     if bad:
         raise MeasureError(
             f"measure {d.id!r} cannot be grouped by {bad[0]!r}; it allows: {', '.join(d.groupings)}"
         )
+    if d.register_use is not None and src.activity_only:
+        raise d.register_required()
     keys = ["esp_band"] if d.standardisation == "esp2013" else []
     index = ["grouping", "period_start", "group", *keys]
     num = d.numerator_count

@@ -51,6 +51,15 @@ ICON_SHORT: dict[str, str] = {
     "hit_and_miss": "hit and miss",
 }
 
+#: Where people's details came from, in words, by the ``person_details`` of a measure's
+#: results (absent: the GP register, nothing to say).
+PERSON_DETAILS: dict[str, str] = {
+    "activity": (
+        "No GP register: age, sex, ethnic group, deprivation and practice are as the "
+        "latest activity records (hospital, A&E, outpatients) gave them"
+    ),
+}
+
 SUPPRESSED = "*"
 
 

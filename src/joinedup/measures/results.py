@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from joinedup.derived import ESP2013_BANDS
+from joinedup.derived import DETAILS_FROM_ACTIVITY, ESP2013_BANDS, has_register
 from joinedup.measures import stats
 from joinedup.measures.cache import MeasureCache
 from joinedup.measures.definition import (
@@ -75,6 +75,10 @@ RESULT_COLUMNS = [
 ]  # fmt: skip
 #: Added (before ``unit``) for measures with a response base.
 RESPONSE_COLUMNS = ["responses", "eligible", "response_rate"]
+#: Added (last) where people's details (age, sex, ethnic group, deprivation, practice)
+#: came from activity records, there being no GP register: its value is
+#: ``joinedup.derived.DETAILS_FROM_ACTIVITY`` (``labels.PERSON_DETAILS`` says it in words).
+PERSON_DETAILS_COLUMN = "person_details"
 #: A period has an eligible count only if the base's data start no later than this many
 #: days after the period does (data starting on a weekend, say, lose no period).
 BASE_START_GRACE_DAYS = 7
@@ -485,6 +489,12 @@ def compute(
     warehouse. Returns the columns of ``RESULT_COLUMNS`` (plus extra levels, and
     ``RESPONSE_COLUMNS`` where a measure has a response base), with small counts
     suppressed (``suppression=False`` only for tests and in-warehouse use).
+
+    A warehouse without a GP register (activity data only): ``ids`` default to the
+    measures that need none (:attr:`MeasureDefinition.register_use`); a named one that
+    does is a :class:`~joinedup.measures.definition.RegisterRequired` error. Every row
+    then has ``person_details`` (``PERSON_DETAILS_COLUMN``): "activity", people's
+    details came from activity records.
     """
     if period is not None and period not in PERIODS:
         raise MeasureError(f"unknown period {period!r}; expected one of {', '.join(PERIODS)}")
@@ -495,6 +505,9 @@ def compute(
     ]
     frames = []
     with opened_warehouse(warehouse) as wh:
+        activity_only = not has_register(wh)
+        if activity_only and ids is None:  # every measure the data allow
+            plan = [(d, groupings) for d, groupings in plan if d.register_use is None]
         store = MeasureCache.for_warehouse(wh, cache)
         variant = json.dumps({"levels": list(levels), "suppression": suppression})
         sources: dict[str, Sources] = {}
@@ -526,13 +539,16 @@ def compute(
                     eligible = response_base_counts(sources[kind], d, missing)
                     counts = with_eligible(counts, eligible)
                 fresh = finalise(counts, d, kind, levels, parents, suppression)
+                if activity_only:  # say where people's details came from
+                    fresh[PERSON_DETAILS_COLUMN] = DETAILS_FROM_ACTIVITY
                 stored = fresh if stored is None else pd.concat([stored, fresh], ignore_index=True)
                 store.put(d, kind, stored, variant)
             frames.append(stored[stored["grouping"].isin(groupings)])
         for src in sources.values():
             src.release()
     if not frames:
-        return pd.DataFrame(columns=RESULT_COLUMNS)
+        columns = [*RESULT_COLUMNS, *([PERSON_DETAILS_COLUMN] if activity_only else [])]
+        return pd.DataFrame(columns=columns)
     return pd.concat(frames, ignore_index=True).reset_index(drop=True)
 
 

@@ -55,7 +55,8 @@ class Figures(
     ``cache`` is False. The figures themselves are grouped by topic: measures
     (:mod:`~joinedup.published.measures`), population and segments
     (:mod:`~joinedup.published.population`), case finding, practices and opportunity
-    (the modules of those names); the quarter's feedback and plan scenario are here.
+    (the modules of those names); the quarter's feedback, the plan scenario and the
+    programmes' evaluations are here.
     """
 
     def __init__(
@@ -125,3 +126,31 @@ class Figures(
         from joinedup.published.scenarios import plan_summary
 
         return self.figure("plan-scenario", plan_summary, self.wh, persist=True)
+
+    def programmes(self) -> list[str]:
+        """Names of the programmes with enrolments (``programme_enrolment``)."""
+        from joinedup.risk.evaluate import programmes
+
+        return self.figure("programmes", programmes, self.wh)
+
+    def evaluation(
+        self,
+        programme: str,
+        *,
+        k: int | None = None,
+        bootstrap: int | None = None,
+        seed: int | None = None,
+    ) -> dict[str, Any]:
+        """The matched difference-in-differences evaluation of ``programme``, suppressed
+        (:func:`joinedup.published.evaluation.programme_evaluation`; the defaults are
+        those of ``joinedup evaluate``). ValueError when it cannot be evaluated."""
+        import joinedup.published.evaluation as ev
+
+        k = ev.DEFAULT_K if k is None else k
+        bootstrap = ev.DEFAULT_BOOTSTRAP if bootstrap is None else bootstrap
+        seed = ev.DEFAULT_SEED if seed is None else seed
+        return self.figure(
+            f"evaluation:{programme}:{k}:{bootstrap}:{seed}",
+            ev.programme_evaluation, self.wh, programme, k, bootstrap, seed,
+            persist=True,
+        )  # fmt: skip

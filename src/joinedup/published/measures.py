@@ -35,6 +35,23 @@ class MeasureFigures(Base):
                 f"{len(self.library)} measures defined"
             ) from None
 
+    def activity_only(self) -> bool:
+        """Whether the warehouse holds activity only, no GP register
+        (:func:`joinedup.derived.has_register`): measures that need one
+        (:attr:`MeasureDefinition.register_use`) cannot be computed, and people's
+        details in the others came from activity records (their ``person_details``)."""
+        from joinedup.derived import has_register
+
+        return self.figure("activity-only", lambda: not has_register(self.wh))
+
+    def computable(self, defs: Iterable[MeasureDefinition]) -> list[MeasureDefinition]:
+        """Those of ``defs`` the warehouse's data allow (without a GP register: those
+        that need none), for lists of every measure."""
+        defs = list(defs)
+        if not self.activity_only():
+            return defs
+        return [d for d in defs if d.register_use is None]
+
     def _check(self, d: MeasureDefinition, by: str, period: str | None) -> str:
         if by not in GROUPINGS:
             raise MeasureError(f"unknown grouping {by!r}; expected one of {', '.join(GROUPINGS)}")
@@ -72,7 +89,8 @@ class MeasureFigures(Base):
         """Several measures' results at once, as :meth:`measure` gives each (``ids``
         default every measure; ``by`` a grouping, a list, or "all": every grouping each
         measure allows; a grouping that a named measure does not allow is an error
-        unless ``by`` is "all")."""
+        unless ``by`` is "all"; without a GP register, ``ids`` default to the measures
+        that need none, and a named one that does is an error)."""
         from joinedup.measures.results import RESULT_COLUMNS, resolve_ids
 
         wanted = list(GROUPINGS) if by == "all" else [by] if isinstance(by, str) else list(by)
@@ -82,6 +100,8 @@ class MeasureFigures(Base):
                     f"unknown grouping {g!r}; expected one of {', '.join(GROUPINGS)}"
                 )
         defs = resolve_ids(self.library, ids)
+        if ids is None:
+            defs = self.computable(defs)
         lenient = by == "all" or ids is None
         self.prefetch([d.id for d in defs], wanted, period)
         frames = [
@@ -104,10 +124,20 @@ class MeasureFigures(Base):
         """Compute the results of many measures by many groupings at once (each source
         read once per period kind: much faster than one by one), keeping each as
         :meth:`measure` gives it. ``ids`` default every measure, ``groupings`` every
-        grouping (each measure by those it allows), ``period`` each measure's own."""
+        grouping (each measure by those it allows), ``period`` each measure's own.
+        Without a GP register, ``ids`` default to the measures that need none and a named
+        one that does is a :class:`~joinedup.measures.definition.RegisterRequired`
+        error."""
         from joinedup.measures.results import RESPONSE_COLUMNS, compute
 
-        defs = [self.definition(m) for m in ids] if ids is not None else list(self.library.values())
+        if ids is not None:
+            defs = [self.definition(m) for m in ids]
+            if self.activity_only():
+                for d in defs:
+                    if d.register_use is not None:
+                        raise d.register_required()
+        else:
+            defs = self.computable(self.library.values())
         wanted = list(groupings) if groupings is not None else list(GROUPINGS)
         with self._lock:
             todo: dict[str, dict[str, MeasureDefinition]] = {}
@@ -174,11 +204,13 @@ class MeasureFigures(Base):
     def headline(self, ids: Sequence[str] | None = None) -> pd.DataFrame:
         """The headline figures (:func:`joinedup.measures.results.headline_rows`): latest
         financial year with its interval, latest period and SPC icons, one row per
-        measure of ``ids`` (default :data:`HEADLINE_MEASURES`) in the library, from the
-        same results every other page shows."""
+        measure of ``ids`` (default :data:`HEADLINE_MEASURES`, those the data allow) in
+        the library, from the same results every other page shows."""
         from joinedup.measures.results import headline_rows
 
         wanted = [m for m in (ids or HEADLINE_MEASURES) if m in self.library]
+        if not ids:
+            wanted = [d.id for d in self.computable(self.library[m] for m in wanted)]
 
         def build() -> pd.DataFrame:
             self.prefetch(wanted, ["partnership"], "financial_year")
@@ -241,7 +273,7 @@ class MeasureFigures(Base):
             self.prefetch()  # every measure by every grouping, one pass per source
             self.prefetch(period="financial_year")
             frames = []
-            for d in self.library.values():
+            for d in self.computable(self.library.values()):
                 for kind in dict.fromkeys((d.period, "financial_year")):
                     for g in (g for g in ALL if g in d.groupings):
                         rows = self.latest(d.id, g, kind)

@@ -18,7 +18,8 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -78,6 +79,15 @@ def latest_quarter(figures: Figures) -> str:
     return current_quarter(figures.census_day())
 
 
+def latest_complete_quarter(figures: Figures) -> str:
+    """The newest quarter the data cover to its last day (the quarter of the end of the
+    data if it ends on the quarter's last day, else the quarter before)."""
+    end = figures.census_day()
+    quarter = current_quarter(end)
+    first, last = quarter_bounds(quarter)
+    return quarter if end >= last else current_quarter(first - timedelta(days=1))
+
+
 @dataclass
 class BoardPack:
     """Everything the pack shows, ready for any of the three renderings."""
@@ -96,6 +106,7 @@ class BoardPack:
     scenario_summary: str = ""
     scenarios: list[dict[str, Any]] = field(default_factory=list)
     measure_data: pd.DataFrame = field(default_factory=pd.DataFrame)
+    evaluations: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _measure_section(figures: Figures, measure_id: str, last: date) -> dict[str, Any] | None:
@@ -228,6 +239,7 @@ def build(
     pack.scenario_summary, pack.scenarios = plan["text"], plan["rows"]
     pack.feedback = figures.feedback(first, last)
     pack.measure_data = figures.measure_data()
+    pack.evaluations = evaluations(figures)
     prog = programme_summary(programme_url, today=last)
     pack.programme = prog
     if prog.get("available"):
@@ -242,7 +254,21 @@ def build(
     return pack
 
 
+def evaluations(figures: Figures) -> list[dict[str, Any]]:
+    """Each programme's published evaluation (:meth:`Figures.evaluation`), or, for one
+    that cannot be evaluated, ``{"programme": name, "reason": why}``."""
+    out = []
+    for name in figures.programmes():
+        try:
+            out.append(figures.evaluation(name))
+        except ValueError as exc:
+            out.append({"programme": name, "reason": str(exc)})
+    return out
+
+
 def _context(pack: BoardPack) -> dict[str, Any]:
+    from joinedup.risk.evaluate import RTM_WARNING
+
     period = f"{MONTHS[pack.first.month - 1]} to {MONTHS[pack.last.month - 1]} {pack.last.year}"
     return {
         "pack": pack,
@@ -251,6 +277,7 @@ def _context(pack: BoardPack) -> dict[str, Any]:
         "responses_text": responses_text,
         "variation_text": VARIATION_TEXT,
         "assurance_text": ASSURANCE_TEXT,
+        "rtm_warning": RTM_WARNING,
     }
 
 
@@ -437,6 +464,13 @@ def to_xlsx(pack: BoardPack) -> bytes:
         wb.create_sheet("Programme").append(
             ["Programme store not available", prog.get("reason", "")]
         )
+    _sheet(
+        wb,
+        "Evaluations",
+        pack.evaluations,
+        ["programme", "enrolled", "matched_enrolled", "comparison_people", "rate_ratio",
+         "lower", "upper", "naive_rate_ratio", "naive_lower", "naive_upper", "reason"],
+    )  # fmt: skip
     _measure_data(wb, pack.measure_data)
     sc = wb.create_sheet("Scenarios")
     sc.append([pack.scenario_summary])
@@ -448,6 +482,23 @@ def to_xlsx(pack: BoardPack) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+#: The renderings of the pack, by file extension.
+WRITERS = {"html": lambda pack: to_html(pack).encode(), "pdf": to_pdf, "xlsx": to_xlsx}
+
+
+def pack_path(folder: Path, quarter: str, fmt: str) -> Path:
+    """Where the pack for ``quarter`` in format ``fmt`` is written in ``folder``."""
+    return Path(folder) / f"board-pack-{quarter.upper()}.{fmt}"
+
+
+def write(pack: BoardPack, folder: Path, fmt: str) -> Path:
+    """Write the pack in format ``fmt`` (html, pdf or xlsx) into ``folder``."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    target = pack_path(folder, pack.quarter, fmt)
+    target.write_bytes(WRITERS[fmt](pack))
+    return target
 
 
 #: Columns of the "Measure data" sheet, as the API and `joinedup measures compute` name them.

@@ -16,6 +16,17 @@ PERSON_ID = r"[0-9a-f]{20}"
 ICD10 = r"[A-Z][0-9]{2}[0-9X]?"
 
 
+def _episode() -> Column:
+    return Column(
+        "episode",
+        "int16",
+        "Episode of the spell the code was recorded in (1 = first; HES EPIORDER); "
+        "empty where the source gives spells only",
+        minimum=1,
+        maximum=99,
+    )
+
+
 def _person_id(
     description: str = "Pseudonymised person identifier (keyed HMAC of the NHS number)",
 ) -> Column:
@@ -277,9 +288,10 @@ APC_SPELL = Table(
 
 APC_DIAGNOSIS = Table(
     "apc_diagnosis",
-    grain="one coded diagnosis of one spell",
-    description="Every coded diagnosis of each spell; position 1 is the primary diagnosis.",
-    primary_key=("spell_id", "position"),
+    grain="one coded diagnosis of one spell (of one episode, where the source has them)",
+    description="Every coded diagnosis of each spell; position 1 is the primary diagnosis "
+    "(of the spell's first episode, where episodes are kept).",
+    primary_key=("spell_id", "episode", "position"),
     columns=(
         Column("spell_id", "string", "Spell identifier", nullable=False),
         Column(
@@ -297,6 +309,34 @@ APC_DIAGNOSIS = Table(
             nullable=False,
             pattern=ICD10,
         ),
+        _episode(),
+    ),
+)
+
+APC_PROCEDURE = Table(
+    "apc_procedure",
+    grain="one coded procedure of one spell (of one episode, where the source has them)",
+    description="Every coded procedure (OPCS-4) of each spell; position 1 is the main "
+    "procedure of its episode.",
+    primary_key=("spell_id", "episode", "position"),
+    columns=(
+        Column("spell_id", "string", "Spell identifier", nullable=False),
+        Column(
+            "position",
+            "int16",
+            "Procedure position (1 = main)",
+            nullable=False,
+            minimum=1,
+            maximum=24,
+        ),
+        Column(
+            "opcs4",
+            "string",
+            "OPCS-4 code, no dot, 3 or 4 characters",
+            nullable=False,
+            pattern=r"[A-Z][0-9]{2,3}",
+        ),
+        _episode(),
     ),
 )
 
@@ -317,8 +357,7 @@ AE_ATTENDANCE = Table(
         Column(
             "department_type",
             "int16",
-            "A&E department type 1-4",
-            nullable=False,
+            "A&E department type 1-4; empty where the source says not known (HES 99)",
             codes=codes.DEPARTMENT_TYPE,
             code_list="DEPARTMENT_TYPE",
         ),
@@ -503,6 +542,133 @@ FEEDBACK_RESPONSE = Table(
     ),
 )
 
+GP_EVENT = Table(
+    "gp_event",
+    grain="one coded event in a GP record (a diagnosis, a resolution, a test result...)",
+    description=(
+        "Coded events as GP practice systems export them: person, date, SNOMED CT concept "
+        "and an optional value. QOF condition registers are derived from them into "
+        "`condition` (`joinedup registers derive`)."
+    ),
+    person_level=True,
+    event_date_columns=("date",),
+    columns=(
+        _person_id(),
+        Column("practice_code", "string", "Practice that recorded the event", pattern=ODS_PRACTICE),
+        Column("date", "date", "Date of the event (its clinically effective date)", nullable=False),
+        Column(
+            "code_system",
+            "string",
+            "Code system of `code`",
+            nullable=False,
+            codes=codes.CODE_SYSTEM,
+            code_list="CODE_SYSTEM",
+        ),
+        Column("code", "string", "Code recorded (a SNOMED CT concept id)", nullable=False),
+        Column("value", "float64", "Value recorded with the code (a result, a measurement)"),
+    ),
+)
+
+PERSON_FACT = Table(
+    "person_fact",
+    grain="a person's details as one activity record gave them",
+    description="Age, sex, ethnicity, area and practice as recorded on hospital and other "
+    "activity (HES, SUS, ECDS): where a partnership has no GP register, people's details "
+    "come from here, most recent first (see joinedup.derived.persons).",
+    person_level=True,
+    columns=(
+        _person_id(),
+        Column("recorded_on", "date", "Date of the activity that recorded them", nullable=False),
+        Column("source_table", "string", "Canonical table of that activity", nullable=False),
+        Column("age", "int16", "Age in years on that date", minimum=0, maximum=130),
+        Column("sex", "string", "Sex", codes=codes.SEX, code_list="SEX"),
+        Column(
+            "ethnicity",
+            "string",
+            "NHS ethnic category",
+            codes=codes.ETHNIC_CATEGORY,
+            code_list="ETHNIC_CATEGORY",
+        ),
+        Column("lsoa_code", "string", "LSOA of residence", pattern=LSOA_2021),
+        Column("practice_code", "string", "GP practice recorded", pattern=ODS_PRACTICE),
+    ),
+)
+
+MH_SPELL = Table(
+    "mh_spell",
+    grain="one mental health hospital provider spell (admission to discharge)",
+    description=(
+        "Mental health inpatient stays as the Mental Health Services Data Set records them "
+        "(MHS501HospProvSpell). Kept apart from apc_spell: mental health providers also "
+        "report admissions to SUS, and MHSDS has no patient classification, so putting "
+        "these spells in apc_spell would count stays twice and mix them into acute "
+        "admission measures."
+    ),
+    primary_key=("spell_id",),
+    person_level=True,
+    event_date_columns=("admitted_on", "discharged_on"),
+    columns=(
+        Column("spell_id", "string", "Hospital provider spell identifier", nullable=False),
+        _person_id(),
+        _provider(),
+        Column("admitted_on", "date", "Start date of the spell", nullable=False),
+        Column(
+            "discharged_on", "date", "Discharge date (on or after admission); empty in hospital"
+        ),
+        Column(
+            "admission_method",
+            "string",
+            "Admission method",
+            codes=codes.ADMISSION_METHOD,
+            code_list="ADMISSION_METHOD",
+        ),
+        Column(
+            "admission_source",
+            "string",
+            "Admission source",
+            codes=codes.ADMISSION_SOURCE,
+            code_list="ADMISSION_SOURCE",
+        ),
+        Column(
+            "discharge_destination",
+            "string",
+            "Discharge destination",
+            codes=codes.DISCHARGE_DESTINATION,
+            code_list="DISCHARGE_DESTINATION",
+        ),
+    ),
+)
+
+DEATH = Table(
+    "death",
+    grain="one registered death",
+    description=(
+        "Registered deaths (ONS civil registration, as the Primary Care Mortality Database "
+        "issues them), loaded on their own: a person row needs a GP registration, which a "
+        "deaths extract does not carry. Where person.date_of_death is empty, this is the "
+        "death to use (see docs/ingest.md, Deaths)."
+    ),
+    primary_key=("person_id",),
+    person_level=True,
+    columns=(
+        _person_id(),
+        Column("date_of_death", "date", "Date of death", nullable=False),
+        Column(
+            "place_of_death",
+            "string",
+            "Place of death",
+            codes=codes.PLACE_OF_DEATH,
+            code_list="PLACE_OF_DEATH",
+        ),
+        Column(
+            "underlying_cause",
+            "string",
+            "Underlying cause of death, ICD-10 without dot",
+            pattern=ICD10,
+        ),
+    ),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -515,12 +681,17 @@ TABLES: dict[str, Table] = {
         GP_APPOINTMENT,
         APC_SPELL,
         APC_DIAGNOSIS,
+        APC_PROCEDURE,
         AE_ATTENDANCE,
         OP_APPOINTMENT,
         COMMUNITY_CONTACT,
         SOCIAL_CARE_SERVICE,
         PROGRAMME_ENROLMENT,
         FEEDBACK_RESPONSE,
+        GP_EVENT,
+        PERSON_FACT,
+        MH_SPELL,
+        DEATH,
     )
 }
 
@@ -542,6 +713,12 @@ LOAD_BATCH = Table(
         Column("loaded_at", "timestamp", "When the batch was committed", nullable=False),
         Column("replaces_batch_id", "string", "Batch this one replaced, if any"),
         Column("code_version", "string", "joinedup version that loaded the batch"),
+        Column(
+            "person_key",
+            "string",
+            "How the rows were keyed to people: nhs_number, a source key scheme "
+            "(e.g. hesid; see joinedup keys), or empty for tables without people",
+        ),
     ),
 )
 

@@ -173,11 +173,20 @@ def generate(
         "gp_appointment": gp,
         "apc_spell": spell,
         "apc_diagnosis": diagnosis,
+        "apc_procedure": spell_details.procedure_table(spell),
         "ae_attendance": ae,
         "op_appointment": op,
         "community_contact": community,
         "social_care_service": social_care.social_care_table(config, [packages, reable], ids),
         "programme_enrolment": programme.enrolment_table(enrolment, ids, end),
+        # the generator has a GP register: no details taken from activity
+        "person_fact": TABLES["person_fact"].arrow_schema().empty_table(),
+        # conditions are generated as registers (condition), not as GP coded events
+        "gp_event": TABLES["gp_event"].arrow_schema().empty_table(),
+        # mental health spells and registered deaths come from their own national
+        # extracts (MHSDS, deaths); the generator records deaths in person
+        "mh_spell": TABLES["mh_spell"].arrow_schema().empty_table(),
+        "death": TABLES["death"].arrow_schema().empty_table(),
     }
     step("feedback")
     emergency_count = np.bincount(
@@ -285,7 +294,13 @@ def build(config: SynthConfig, out: Path, *, show_progress: bool = False) -> Bui
                 progress.update(task, description=f"writing {name}")
                 path = parquet_dir / f"{name}.parquet"
                 pq.write_table(tables[name], path, compression="zstd", row_group_size=1 << 20)
-                wh.load(name, tables[name], source=f"synth:{name}", content_hash=hash_file(path))
+                wh.load(
+                    name,
+                    tables[name],
+                    source=f"synth:{name}",
+                    content_hash=hash_file(path),
+                    person_key="nhs_number" if TABLES[name].person_level else None,
+                )
                 result.parquet_files.append(path)
                 result.row_counts[name] = tables[name].num_rows
                 progress.advance(task)

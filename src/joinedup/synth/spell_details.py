@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from joinedup.synth import diagnoses as dx
 from joinedup.synth.admissions import (
@@ -202,4 +203,16 @@ def _diagnoses(rng, people, spells, primary, fall, emergency, has, age, spell_id
         "spell_id": spell_id.take(pa.array(frame["spell"].to_numpy())),
         "position": pa.array(frame["position"].to_numpy(), pa.int16()),
         "icd10": frame["icd10"].to_numpy().astype(str),
+        "episode": pa.nulls(len(frame), pa.int16()),  # spells, not episodes
+    })  # fmt: skip
+
+
+def procedure_table(spell: pa.Table) -> pa.Table:
+    """apc_procedure: each spell's main procedure at position 1 (spells, not episodes)."""
+    done = spell.filter(pc.is_valid(spell["primary_procedure"]))
+    return pa.table({
+        "spell_id": done["spell_id"],
+        "position": pa.array(np.ones(done.num_rows, np.int16)),
+        "opcs4": done["primary_procedure"],
+        "episode": pa.nulls(done.num_rows, pa.int16()),
     })  # fmt: skip

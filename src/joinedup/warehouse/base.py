@@ -41,6 +41,7 @@ class Batch:
     loaded_at: datetime
     replaces_batch_id: str | None = None
     code_version: str | None = None
+    person_key: str | None = None  # nhs_number, a source key scheme, or None
 
 
 def stored_schema(table: Table) -> pa.Schema:
@@ -127,6 +128,8 @@ class Warehouse(ABC):
         quarantine: pa.Table | Iterable[pa.Table] | None = None,
         replaces: str | None = None,
         rows_quarantined: int | None = None,
+        person_key: str | None = None,
+        rows_accepted: int | None = None,
     ) -> Batch:
         """Load ``data`` into ``table_name`` as one batch, all or nothing.
 
@@ -138,6 +141,9 @@ class Warehouse(ABC):
         ``quarantine`` holds rejected rows in the quarantine table's columns.
         ``replaces`` names a batch whose rows this one supersedes: they are removed
         from the table and the old batch is marked replaced, in the same transaction.
+        ``person_key`` records how the rows were keyed to people (``nhs_number`` or a
+        source key scheme, see :mod:`joinedup.ingest.keys`). ``rows_accepted`` counts
+        accepted source rows when several make one table row (episodes into spells).
         """
 
     @abstractmethod

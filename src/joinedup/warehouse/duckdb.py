@@ -30,6 +30,13 @@ def _bytes(size: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2).lower()]
 
 
+# DuckDB's name for each canonical column type (for columns added to older warehouses)
+_SQL_TYPES = {
+    "string": "VARCHAR", "int16": "SMALLINT", "int32": "INTEGER", "int64": "BIGINT",
+    "float64": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE", "timestamp": "TIMESTAMP",
+}  # fmt: skip
+
+
 class DuckDBWarehouse(Warehouse):
     """Canonical tables in a DuckDB file (the embedded default)."""
 
@@ -113,6 +120,23 @@ class DuckDBWarehouse(Warehouse):
                 self.con.create_table(
                     table.name, schema=ibis.Schema.from_pyarrow(stored_schema(table))
                 )
+            else:
+                self._add_new_columns(table)
+
+    def _add_new_columns(self, table) -> None:
+        """Columns a later version added to ``table`` (nullable, at the end), so a
+        warehouse made by an earlier version keeps working."""
+        have = {
+            name
+            for (name,) in self.raw.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                [table.name],
+            ).fetchall()
+        }
+        for col in table.columns:
+            if col.name not in have and col.nullable:
+                sql_type = _SQL_TYPES[col.type]
+                self.raw.execute(f'ALTER TABLE "{table.name}" ADD COLUMN "{col.name}" {sql_type}')
 
     def next_batch_id(self, content_hash: str) -> str:
         """A batch id: a sequence number (so ids sort by load order) and a hash prefix."""
@@ -130,6 +154,8 @@ class DuckDBWarehouse(Warehouse):
         quarantine: pa.Table | Iterable[pa.Table] | None = None,
         replaces: str | None = None,
         rows_quarantined: int | None = None,
+        person_key: str | None = None,
+        rows_accepted: int | None = None,
     ) -> Batch:
         """Load ``data`` into ``table_name`` as one batch inside one transaction.
 
@@ -176,12 +202,13 @@ class DuckDBWarehouse(Warehouse):
                 source_file=source,
                 content_hash=content_hash,
                 rows_read=rows_read if rows_read is not None else accepted + quarantined,
-                rows_accepted=accepted,
+                rows_accepted=accepted if rows_accepted is None else rows_accepted,
                 rows_quarantined=quarantined,
                 status="loaded",
                 loaded_at=datetime.now().replace(microsecond=0),
                 replaces_batch_id=replaces,
                 code_version=__version__,
+                person_key=person_key,
             )
             record = pa.Table.from_pylist(
                 [batch.__dict__], schema=stored_schema(SYSTEM_TABLES["load_batch"])

@@ -507,6 +507,8 @@ class SparkWarehouse(Warehouse):
         quarantine: pa.Table | Iterable[pa.Table] | None = None,
         replaces: str | None = None,
         rows_quarantined: int | None = None,
+        person_key: str | None = None,
+        rows_accepted: int | None = None,
     ) -> Batch:
         """Load ``data`` into ``table_name`` as one batch, published by one commit record.
 
@@ -556,10 +558,11 @@ class SparkWarehouse(Warehouse):
                 source,
                 content_hash,
                 rows_read if rows_read is not None else accepted + quarantined,
-                accepted,
+                accepted if rows_accepted is None else rows_accepted,
                 quarantined,
                 replaces,
             )
+            batch.person_key = person_key
             self._pending[-1] = (batch, data_dir, q_dir)  # type: ignore[index]
         return batch
 

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from joinedup.access.roles import ROLES, allowed
 from joinedup.measures.labels import (
     ASSURANCE_TEXT,
+    PERSON_DETAILS,
     UNIT_LABELS,
     VARIATION_TEXT,
     fmt_interval,
@@ -110,6 +111,7 @@ def render(
         "fmt_value": fmt_value,
         "fmt_interval": fmt_interval,
         "unit_labels": UNIT_LABELS,
+        "person_details": PERSON_DETAILS,
         "variation_text": VARIATION_TEXT,
         "assurance_text": ASSURANCE_TEXT,
     }

@@ -1,0 +1,63 @@
+"""The evaluation of a programme as it leaves the warehouse: the matched
+difference-in-differences of :func:`joinedup.risk.evaluate.evaluate_programme`, as the
+JSON-ready document ``Evaluation.as_dict`` gives, with small numbers suppressed.
+
+Counts of people from 1 to 7 become None; when the matched enrolled people number 1 to
+7, the outcomes (rates per person-year of a handful of people) are withheld too and a
+note says why. The matched sets (person-level) never leave.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from joinedup.measures.suppression import HIGHEST_SUPPRESSED, LOWEST_SUPPRESSED
+from joinedup.warehouse import Warehouse
+
+#: The evaluation's settings that refresh and the board pack use (the CLI's defaults).
+DEFAULT_K = 5
+DEFAULT_BOOTSTRAP = 1000
+DEFAULT_SEED = 20260401
+
+#: Counts of people in the document, suppressed from 1 to 7.
+PEOPLE_COUNTS = (
+    "enrolled", "eligible_enrolled", "matched_enrolled", "comparison_people", "comparison_pool",
+)  # fmt: skip
+#: Top-level figures computed from the matched people's rates.
+PRIMARY_FIGURES = (
+    "rate_ratio", "lower", "upper", "naive_rate_ratio", "naive_lower", "naive_upper",
+    "pre12_rate_ratio", "earlier_rate_ratio", "pre_all_rate_ratio",
+)  # fmt: skip
+
+
+def _small(n: Any) -> bool:
+    return isinstance(n, int) and LOWEST_SUPPRESSED <= n <= HIGHEST_SUPPRESSED
+
+
+def programme_evaluation(
+    wh: Warehouse,
+    programme: str,
+    k: int = DEFAULT_K,
+    bootstrap: int = DEFAULT_BOOTSTRAP,
+    seed: int = DEFAULT_SEED,
+) -> dict[str, Any]:
+    """``evaluate_programme(...).as_dict()``, suppressed (see the module docstring).
+    Raises ValueError when the programme cannot be evaluated (no enrolments, nobody
+    with a full year before enrolment)."""
+    from joinedup.risk.evaluate import evaluate_programme
+
+    doc = evaluate_programme(wh, programme, k=k, bootstrap=bootstrap, seed=seed).as_dict()
+    if _small(doc["matched_enrolled"]):
+        doc.update(dict.fromkeys(PRIMARY_FIGURES), outcomes={})
+        doc["notes"] = [
+            *doc["notes"],
+            f"fewer than {HIGHEST_SUPPRESSED + 1} enrolled people were matched: the outcomes "
+            "are withheld (small numbers)",
+        ]
+    for name in PEOPLE_COUNTS:
+        if _small(doc[name]):
+            doc[name] = None
+    for outcome in doc["outcomes"].values():
+        if _small(outcome.get("matched_sets")):
+            outcome["matched_sets"] = None
+    return doc
