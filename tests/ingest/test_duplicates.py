@@ -12,8 +12,9 @@ import json
 import duckdb
 import pytest
 
+import known_answers as ka
 from joinedup.ingest import ingest
-from joinedup.ingest.pseudonymise import ReidentificationStore, load_or_create_key, person_id
+from joinedup.ingest.pseudonymise import ReidentificationStore
 
 from .helpers import HES_APC_HEADER, SPELL_HEADER, nhs_numbers, write_csv
 
@@ -81,9 +82,9 @@ def test_same_key_three_times_first_loads_the_other_two_are_quarantined(
         (6, 2, 4)
     ]
     # people[2] is only on row 5 (quarantined): the re-identification store never has them
-    k = load_or_create_key(key)
+    k = ka.key_in_file(key)
     known = ReidentificationStore(tmp_path / "reidentification.duckdb").lookup(
-        [person_id(p, k) for p in people]
+        [ka.expected_person_id(p, k) for p in people]
     )
     assert sorted(known.values()) == sorted([people[0], people[1]])
 

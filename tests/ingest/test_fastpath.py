@@ -153,7 +153,9 @@ HEADER = "spell_id,nhs_number,provider_code,admitted_on,discharged_on,admission_
 HEADER += "patient_classification,primary_diagnosis"
 
 
-def _extract(tail_sep: str = "") -> bytes:
+def _extract(tail_sep: str = "", last_row_too: bool = True) -> bytes:
+    """The test extract; with ``tail_sep`` every record ends in it (the header and each
+    row), or every record but the last one if not ``last_row_too``."""
     p = PEOPLE
     rows = [
         f'S1,{p[0]},RXX,01/03/2023,2023-03-04,11,1,"I21.9"{tail_sep}',
@@ -162,40 +164,47 @@ def _extract(tail_sep: str = "") -> bytes:
         f'S3,{p[2]},"RX\nX",30/02/2023,,21,1,J189{tail_sep}',
         f"S4,{p[3]},RXX,05/03/2023,01/03/2023,99,1,E99{tail_sep}",
         f"S1,{p[4]},RXX,05/03/2023,,21,2,N390{tail_sep}",
-        f"S6,{p[5]},RXX,05/03/2023,,21,2,N390",
+        f"S6,{p[5]},RXX,05/03/2023,,21,2,N390{tail_sep if last_row_too else ''}",
     ]
     return "\n".join([HEADER + tail_sep, *rows]).encode("cp1252")
 
 
-@pytest.mark.parametrize("tail_sep", ["", ","])
+def _load(path: Path, folder: Path, fast: bool) -> tuple[str, tuple]:
+    """Ingest ``path`` into a new warehouse in ``folder``: the reader the report names, and
+    every spell, every quarantine record and the report's counts."""
+    [report] = ingest(
+        [path],
+        table="apc_spell",
+        warehouse=folder / "w.duckdb",
+        key_file=folder.parent / "k.key",
+        reid_store=folder / "reid.duckdb",
+        chunk_rows=2,
+        fast_csv=fast,
+    )
+    with duckdb.connect(str(folder / "w.duckdb"), read_only=True) as con:
+        loaded = (
+            con.execute("SELECT * EXCLUDE (batch_id) FROM apc_spell ORDER BY ALL").fetchall(),
+            con.execute(
+                "SELECT source_row, field, value, reason, raw_row FROM quarantine ORDER BY ALL"
+            ).fetchall(),
+            (report.rows_read, report.rows_accepted, report.rows_quarantined),
+        )
+    return report.reader, loaded
+
+
+@pytest.mark.parametrize(
+    "tail_sep", ["", ","], ids=["no trailing separator", "trailing separator on every record"]
+)
 def test_pipeline_gives_the_same_warehouse_either_way(tmp_path, tail_sep):
-    """Every table and every quarantine record equal, fast reader or exact."""
+    """Every table and every quarantine record equal, fast reader or exact: the fast
+    reader really reads the file in both cases (the report says which reader ran)."""
     path = tmp_path / "apc.csv"
     path.write_bytes(_extract(tail_sep))
-    results = {}
-    for fast in (True, False):
-        folder = tmp_path / str(fast)
-        [report] = ingest(
-            [path],
-            table="apc_spell",
-            warehouse=folder / "w.duckdb",
-            key_file=tmp_path / "k.key",
-            reid_store=folder / "reid.duckdb",
-            chunk_rows=2,
-            fast_csv=fast,
-        )
-        # the last row lacks the trailing separator: the fast reader steps aside
-        assert report.reader == ("fast" if fast and not tail_sep else "exact")
-        with duckdb.connect(str(folder / "w.duckdb"), read_only=True) as con:
-            results[fast] = (
-                con.execute("SELECT * EXCLUDE (batch_id) FROM apc_spell ORDER BY ALL").fetchall(),
-                con.execute(
-                    "SELECT source_row, field, value, reason, raw_row FROM quarantine ORDER BY ALL"
-                ).fetchall(),
-                (report.rows_read, report.rows_accepted, report.rows_quarantined),
-            )
-    assert results[True] == results[False]
-    spells, quarantine, counts = results[True]
+    fast_reader, fast = _load(path, tmp_path / "fast", fast=True)
+    exact_reader, exact = _load(path, tmp_path / "exact", fast=False)
+    assert (fast_reader, exact_reader) == ("fast", "exact")
+    assert fast == exact
+    spells, quarantine, counts = fast
     assert counts == (6, 2, 4)
     assert {(r, f) for r, f, *_ in quarantine} == {
         (2, "nhs_number"),
@@ -207,3 +216,18 @@ def test_pipeline_gives_the_same_warehouse_either_way(tmp_path, tail_sep):
         (5, "spell_id"),
     }
     assert [s[0] for s in spells] == ["S1", "S6"]
+
+
+def test_a_file_of_mixed_record_widths_falls_back_to_the_exact_reader(tmp_path):
+    """Trailing separators on every record but the last: the fast reader steps aside
+    (pyarrow needs one width), the exact reader reads the file, and the warehouse is the
+    one the fast reader makes of the same extract without the trailing separators."""
+    mixed, clean = tmp_path / "mixed.csv", tmp_path / "clean.csv"
+    mixed.write_bytes(_extract(",", last_row_too=False))
+    clean.write_bytes(_extract(""))
+    with pytest.raises(readers.FastPathUnsuitable):
+        list(readers.read_csv_fast(mixed, readers.inspect_csv(mixed)))
+    fallback_reader, fallback = _load(mixed, tmp_path / "mixed", fast=True)
+    fast_reader, fast = _load(clean, tmp_path / "clean", fast=True)
+    assert (fallback_reader, fast_reader) == ("exact", "fast")
+    assert fallback == fast

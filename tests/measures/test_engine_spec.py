@@ -2,20 +2,21 @@
 
 The cases are data plus expected values, so the same list can run on another warehouse
 backend; this module runs them on DuckDB. Also here: suppression, the cache per data
-batch, error messages and the DSR path of ``finalise`` (checked against Dobson's formula
-written out).
+batch, error messages and the DSR path of ``finalise`` (checked against PHEindicatormethods'
+published DSRs).
 """
 
 from __future__ import annotations
 
-import math
 from datetime import date
 
 import pandas as pd
+import phe_outputs as phe
 import pyarrow as pa
 import pytest
 from spec_cases import CASES, SPELLS, TABLES, check_case
 
+from joinedup.derived import ESP2013_BANDS
 from joinedup.measures import MeasureError, compute, finalise, headline, load_library, spc_for
 from joinedup.measures.cache import MeasureCache
 from joinedup.schema import TABLES as SCHEMA
@@ -156,37 +157,40 @@ def test_spc_for_runs_xmr_with_the_measure_direction(warehouse: str) -> None:
     assert "variation_icon" in frame.attrs
 
 
-def test_dsr_finalise_matches_dobson_written_out() -> None:
-    """Two ESP bands, 30 events: Dobson's interval computed by hand from its formula."""
+def test_dsr_finalise_matches_phe_published_outputs() -> None:
+    """The engine's DSR path (per-band counts to Dobson sums to value and limits) gives
+    PHEindicatormethods' published DSRs for its testdata_big and testdata_small areas (19
+    ESP 2013 bands each; phe_outputs.py), at 95% and 99.8%, times the engine's
+    annualisation (365.25 days a year over the 366 days of 2023-24)."""
     d = load_library()["emergency_admissions_dsr"]
+    bands = [label for label, *_ in ESP2013_BANDS]
+    assert tuple(w for *_, w in ESP2013_BANDS) == phe.ESP2013
+    areas = ["testdata_big", "testdata_small"]
     counts = pd.DataFrame(
         {
             "measure_id": d.id,
             "grouping": "partnership",
             "period_start": date(2023, 4, 1),
             "period": "2023-24",
-            "group": "all",
-            "esp_band": ["0-4", "90+"],
-            "numerator": [10.0, 20.0],
-            "denominator": [1000.0, 200.0],
+            "group": [a for a in areas for _ in bands],
+            "esp_band": bands * len(areas),
+            "numerator": [float(c) for a in areas for c in phe.MULTIAREA_COUNTS[a]],
+            "denominator": [float(n) for _ in areas for n in phe.MULTIAREA_POPULATION],
         }
     )
-    res = finalise(counts, d, "financial_year", suppression=False).iloc[0]
-    w = [5000, 1000]
-    rates = [10 / 1000, 20 / 200]
-    dsr = (w[0] * rates[0] + w[1] * rates[1]) / 6000
-    var = (w[0] ** 2 * 10 / 1000**2 + w[1] ** 2 * 20 / 200**2) / 6000**2
-    o, z = 30, 1.959963984540054
-    o_lo = o * (1 - 1 / (9 * o) - z / (3 * math.sqrt(o))) ** 3  # Byar's
-    o_hi = (o + 1) * (1 - 1 / (9 * (o + 1)) + z / (3 * math.sqrt(o + 1))) ** 3
+    res = finalise(counts, d, "financial_year", levels=(0.95, 0.998), suppression=False)
+    res = res.set_index("group")
     year = 365.25 / 366
-    assert res["value"] == pytest.approx(dsr * 100_000 * year, rel=1e-12)
-    assert res["lower"] == pytest.approx(
-        (dsr + math.sqrt(var / o) * (o_lo - o)) * 100_000 * year, rel=1e-12
-    )
-    assert res["upper"] == pytest.approx(
-        (dsr + math.sqrt(var / o) * (o_hi - o)) * 100_000 * year, rel=1e-12
-    )
+    published = {(r[0], r[1]): r[3:] for r in phe.DSR_RESULTS}
+    for area in areas:
+        value, lo95, hi95, lo998, hi998 = published[(area, 100_000)]
+        got = res.loc[area]
+        assert got["numerator"] == sum(phe.MULTIAREA_COUNTS[area])
+        assert got["value"] == pytest.approx(value * year, rel=1e-12)
+        assert got["lower"] == pytest.approx(lo95 * year, rel=1e-12)
+        assert got["upper"] == pytest.approx(hi95 * year, rel=1e-12)
+        assert got["lower_998"] == pytest.approx(lo998 * year, rel=1e-12)
+        assert got["upper_998"] == pytest.approx(hi998 * year, rel=1e-12)
 
 
 def test_headline_has_latest_year_month_and_icons(warehouse: str) -> None:

@@ -1,8 +1,10 @@
-"""SII, RII and the Core20 gap against independent implementations (statsmodels)."""
+"""SII, RII and the Core20 gap against independent implementations (statsmodels) and
+PHEindicatormethods' published SII test outputs (phe_outputs.py)."""
 
 from __future__ import annotations
 
 import numpy as np
+import phe_outputs as phe
 import pytest
 import statsmodels.api as sm
 from statsmodels.stats.proportion import confint_proportions_2indep
@@ -34,6 +36,23 @@ def test_relative_rank_is_the_cumulative_population_midpoint():
     # quantile 2 holds 10% -> 0.12 + 0.10 / 2 = 0.17.
     ranks = relative_ranks([12, 10, 78])
     assert ranks[:2] == pytest.approx([0.06, 0.17])
+
+
+@pytest.mark.parametrize("method", ["simulation", "analytic"])
+@pytest.mark.parametrize("row", phe.SII_RESULTS, ids=lambda r: f"{r[0]}-{r[1]}")
+def test_sii_and_rii_match_phe_published_outputs(row, method):
+    # PHEindicatormethods testdata_SII.xlsx (phe_outputs.py): deciles of a normal quantity
+    # with standard errors. The SII and RII are exact; PHE's limits come from its own
+    # simulation, which its tests hold to a tolerance of 5%: here 2% of the interval width.
+    area, confidence, value, rii, lo, hi, rii_lo, rii_hi = row
+    populations, values, se = zip(*phe.SII_INPUTS[area], strict=True)
+    result = sii(values, populations, se=se, confidence=confidence, method=method)
+    assert result.sii.value == pytest.approx(value, rel=1e-12)
+    assert result.rii.value == pytest.approx(rii, rel=1e-12)
+    assert result.sii.lower == pytest.approx(lo, abs=0.02 * (hi - lo))
+    assert result.sii.upper == pytest.approx(hi, abs=0.02 * (hi - lo))
+    assert result.rii.lower == pytest.approx(rii_lo, abs=0.02 * (rii_hi - rii_lo))
+    assert result.rii.upper == pytest.approx(rii_hi, abs=0.02 * (rii_hi - rii_lo))
 
 
 def test_sii_and_rii_match_weighted_least_squares():

@@ -1,10 +1,12 @@
-"""Statistics against published worked examples and independent implementations."""
+"""Statistics against published worked examples, PHEindicatormethods' published test outputs
+(phe_outputs.py) and independent implementations."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+import phe_outputs as phe
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,14 +18,20 @@ from statsmodels.stats.weightstats import DescrStatsW
 from joinedup.measures.stats import (
     dsr,
     dsr_from_sums,
+    expected_events,
     isr,
     mean_ci,
+    poisson_count_limits,
     proportion_ci,
     rate_ci,
     z_value,
 )
 
 pytestmark = pytest.mark.unit
+
+#: Relative tolerance against PHEindicatormethods' published outputs (phe_outputs.py):
+#: they are doubles, and the same formulas agree to about 1e-15.
+PUBLISHED = 1e-12
 
 
 # --- Wilson score intervals -----------------------------------------------------------
@@ -55,6 +63,38 @@ def test_wilson_arrays_match_statsmodels(confidence):
     lo, hi = proportion_confint(r, n, alpha=1 - confidence, method="wilson")
     np.testing.assert_allclose(est.lower, lo, atol=1e-12)
     np.testing.assert_allclose(est.upper, hi, atol=1e-12)
+
+
+@pytest.mark.parametrize("confidence", [0.95, 0.998])
+@pytest.mark.parametrize("row", phe.PROPORTION_RESULTS, ids=lambda r: f"{r[0]}-x{r[3]}")
+def test_proportions_match_phe_published_outputs(row, confidence):
+    # PHEindicatormethods testdata_Proportion.xlsx, sheet testdata_Prop
+    _, numerator, denominator, multiplier, value, lo95, hi95, lo998, hi998 = row
+    est = proportion_ci(numerator, denominator, confidence)
+    lower, upper = (lo95, hi95) if confidence == 0.95 else (lo998, hi998)
+    assert est.value * multiplier == pytest.approx(value, rel=PUBLISHED)
+    assert est.lower * multiplier == pytest.approx(lower, rel=PUBLISHED)
+    assert est.upper * multiplier == pytest.approx(upper, rel=PUBLISHED)
+
+
+def test_proportion_arrays_match_phe_published_grouped_outputs():
+    # sheet testdata_Prop_g: every numerator and denominator doubled, 95%, as one array
+    columns = zip(*phe.PROPORTION_GROUPED_RESULTS, strict=True)
+    _, r, n, value, lower, upper = (np.array(c) for c in columns)
+    est = proportion_ci(r.astype(float), n.astype(float))
+    np.testing.assert_allclose(est.value, value.astype(float), rtol=PUBLISHED)
+    np.testing.assert_allclose(est.lower, lower.astype(float), rtol=PUBLISHED)
+    np.testing.assert_allclose(est.upper, upper.astype(float), rtol=PUBLISHED)
+
+
+@pytest.mark.parametrize("row", phe.WILSON_RESULTS, ids=lambda r: f"{r[0]}of{r[1]}-{r[2]}")
+def test_wilson_limits_match_phe_published_outputs(row):
+    # PHEindicatormethods testdata_Byars_Wilson.xlsx (wilson_lower / wilson_upper),
+    # including a fractional numerator (0.445 of 1)
+    numerator, denominator, confidence, lower, upper = row
+    est = proportion_ci(numerator, denominator, confidence)
+    assert est.lower == pytest.approx(lower, rel=PUBLISHED)
+    assert est.upper == pytest.approx(upper, rel=PUBLISHED)
 
 
 def test_proportion_with_zero_denominator_is_missing_and_bad_input_is_refused():
@@ -111,6 +151,40 @@ def test_byars_is_within_published_accuracy_of_exact(confidence, count):
     assert est.upper == pytest.approx(upper, rel=tolerance)
 
 
+@pytest.mark.parametrize("confidence", [0.95, 0.998])
+@pytest.mark.parametrize("row", phe.RATE_RESULTS, ids=lambda r: f"{r[0]}-per-{r[3]}")
+def test_rates_match_phe_published_outputs(row, confidence):
+    # PHEindicatormethods testdata_Rate.xlsx, sheet testdata_Rate: exact below 10 events
+    # (Area1, Area2), Byar's from 10, a numerator above its denominator (Area12)
+    _, count, denominator, multiplier, value, lo95, hi95, lo998, hi998 = row
+    est = rate_ci(count, denominator, multiplier=multiplier, confidence=confidence)
+    lower, upper = (lo95, hi95) if confidence == 0.95 else (lo998, hi998)
+    assert est.value == pytest.approx(value, rel=PUBLISHED)
+    assert est.lower == pytest.approx(lower, rel=PUBLISHED)
+    assert est.upper == pytest.approx(upper, rel=PUBLISHED)
+
+
+def test_rate_arrays_match_phe_published_grouped_outputs():
+    # sheet testdata_Rate_g: counts and denominators doubled, per 100,000, 95%, one array
+    columns = zip(*phe.RATE_GROUPED_RESULTS, strict=True)
+    _, count, n, value, lower, upper = (np.array(c) for c in columns)
+    est = rate_ci(count.astype(float), n.astype(float), multiplier=100_000)
+    np.testing.assert_allclose(est.value, value.astype(float), rtol=PUBLISHED)
+    np.testing.assert_allclose(est.lower, lower.astype(float), rtol=PUBLISHED)
+    np.testing.assert_allclose(est.upper, upper.astype(float), rtol=PUBLISHED)
+
+
+@pytest.mark.parametrize("row", phe.BYARS_RESULTS, ids=lambda r: f"{r[0]}-{r[1]}")
+def test_byars_limits_match_phe_published_outputs(row):
+    # PHEindicatormethods testdata_Byars_Wilson.xlsx (byars_lower / byars_upper): Byar's
+    # formula at every count, so the exact limits are switched off (exact_below=0)
+    observed, confidence, lower, upper = row
+    lo, hi = poisson_count_limits(observed, confidence, exact_below=0)
+    if lower is not None:
+        assert float(lo) == pytest.approx(lower, rel=PUBLISHED)
+    assert float(hi) == pytest.approx(upper, rel=PUBLISHED)
+
+
 def test_rate_arrays_switch_method_at_ten_events():
     counts = np.array([9, 10])
     est = rate_ci(counts, np.array([1000, 1000]))
@@ -159,23 +233,28 @@ def test_dsr_with_one_band_is_the_crude_rate_with_byars_interval():
     )
 
 
-def test_dsr_hand_worked_dobson_example():
-    # Hand-worked from Dobson et al. (1991), Stat Med 10:457-462, with ESP-style weights.
-    counts, pops, weights = [20, 40, 60], [10_000, 8_000, 4_000], [5_000, 3_000, 2_000]
-    w_sum = 10_000
-    dsr_value = (5_000 * 20 / 10_000 + 3_000 * 40 / 8_000 + 2_000 * 60 / 4_000) / w_sum
-    variance = (
-        5_000**2 * 20 / 10_000**2 + 3_000**2 * 40 / 8_000**2 + 2_000**2 * 60 / 4_000**2
-    ) / w_sum**2
-    z = sps.norm.ppf(0.975)
-    o = 120
-    o_lower = o * (1 - 1 / (9 * o) - z / (3 * math.sqrt(o))) ** 3
-    o_upper = (o + 1) * (1 - 1 / (9 * (o + 1)) + z / (3 * math.sqrt(o + 1))) ** 3
-    est = dsr(counts, pops, weights)
-    assert est.value == pytest.approx(dsr_value * 1e5)
-    assert est.lower == pytest.approx((dsr_value + math.sqrt(variance / o) * (o_lower - o)) * 1e5)
-    assert est.upper == pytest.approx((dsr_value + math.sqrt(variance / o) * (o_upper - o)) * 1e5)
+@pytest.mark.parametrize("confidence", [0.95, 0.998])
+@pytest.mark.parametrize("row", phe.DSR_RESULTS, ids=lambda r: f"{r[0]}-per-{r[1]}")
+def test_dsr_matches_phe_published_outputs(row, confidence):
+    # PHEindicatormethods' testresults_DSR (tests/measures/phe_outputs.py): 19 ESP 2013
+    # bands (testdata_1976: 18 bands, ESP 1976), value and both limits at 95% and 99.8%.
+    area, multiplier, total, *published = row
+    if area == "testdata_1976":
+        counts, pops, standard = phe.DSR_1976_COUNTS, phe.DSR_1976_POPULATION, phe.ESP1976
+    else:
+        counts, pops, standard = phe.MULTIAREA_COUNTS[area], phe.MULTIAREA_POPULATION, phe.ESP2013
+    assert sum(counts) == total
+    value, lower, upper = published[:3] if confidence == 0.95 else published[:1] + published[3:]
+    est = dsr(counts, pops, standard, multiplier=multiplier, confidence=confidence)
+    if value is None:  # PHE withholds the DSR below 10 events, as we do
+        assert est.suppressed and math.isnan(est.value) and math.isnan(est.upper)
+        return
     assert not est.suppressed
+    assert est.value == pytest.approx(value, rel=PUBLISHED)
+    if lower is None:  # testdata_1976 at 99.8%: not published (see phe_outputs.py)
+        return
+    assert est.lower == pytest.approx(lower, rel=PUBLISHED)
+    assert est.upper == pytest.approx(upper, rel=PUBLISHED)
 
 
 def test_dsr_is_suppressed_below_ten_events():
@@ -220,6 +299,31 @@ def test_isr_small_counts_match_phe_exact_limits(o, up95, lo95, up998, lo998):
     assert est998.upper * expected == close(up998)
 
 
+@pytest.mark.parametrize("confidence", [0.95, 0.998])
+@pytest.mark.parametrize("row", phe.ISR_RESULTS, ids=lambda r: f"{r[0]}-{r[1]}-{r[2]}")
+def test_isr_matches_phe_published_outputs(row, confidence):
+    # PHEindicatormethods testdata_DSR_ISR.xlsx, sheet testresults_ISR: expected events from
+    # the reference rates by band; ratios x 1 and x 100; indirectly standardised rates
+    # (ratio x the reference's crude rate) per 100,000 and per 1,000
+    area, kind, scale, observed, expected, ref_rate, *published = row
+    bands = phe.ISR_AREAS[area]
+    assert sum(c for c, _ in bands) == observed
+    e = expected_events(
+        [n for _, n in bands], [c for c, _ in phe.ISR_REFERENCE], [n for _, n in phe.ISR_REFERENCE]
+    )
+    assert e == pytest.approx(expected, rel=PUBLISHED)
+    reference = scale
+    if kind == "rate":
+        ref_count, ref_pop = (sum(col) for col in zip(*phe.ISR_REFERENCE, strict=True))
+        reference = ref_count / ref_pop * scale
+        assert reference == pytest.approx(ref_rate, rel=PUBLISHED)
+    value, lower, upper = published[:3] if confidence == 0.95 else published[:1] + published[3:]
+    est = isr(observed, e, reference=reference, confidence=confidence)
+    assert est.value == pytest.approx(value, rel=PUBLISHED)
+    assert est.lower == pytest.approx(lower, rel=PUBLISHED)
+    assert est.upper == pytest.approx(upper, rel=PUBLISHED)
+
+
 def test_isr_reference_scales_to_smr():
     est = isr(np.array([120.0]), np.array([100.0]), reference=100)
     assert est.value[0] == pytest.approx(120)
@@ -242,6 +346,23 @@ def test_mean_from_sums_matches_statsmodels_t_interval(confidence):
         assert est.value[i] == pytest.approx(g.mean())
         assert est.lower[i] == pytest.approx(lo, rel=1e-9)
         assert est.upper[i] == pytest.approx(hi, rel=1e-9)
+
+
+@pytest.mark.parametrize("confidence", [0.95, 0.998])
+@pytest.mark.parametrize("row", phe.MEAN_RESULTS, ids=lambda r: r[0])
+def test_means_match_phe_published_outputs(row, confidence):
+    # PHEindicatormethods testdata_Mean.xlsx: Student's t from the values of each area
+    area, total, n, sd, value, lo95, hi95, lo998, hi998 = row
+    x = np.array(
+        phe.MEAN_VALUES[area] if area in phe.MEAN_VALUES else sum(phe.MEAN_VALUES.values(), ())
+    )
+    assert (len(x), x.sum(), x.std(ddof=1)) == (n, pytest.approx(total), pytest.approx(sd))
+    est = mean_ci(len(x), x.sum(), (x**2).sum(), confidence)
+    lower, upper = (lo95, hi95) if confidence == 0.95 else (lo998, hi998)
+    assert est.value == pytest.approx(value, rel=PUBLISHED)
+    # from count, sum and sum of squares, as the engine aggregates: 1e-12 still holds
+    assert est.lower == pytest.approx(lower, rel=PUBLISHED)
+    assert est.upper == pytest.approx(upper, rel=PUBLISHED)
 
 
 def test_mean_of_one_value_has_no_interval():

@@ -561,8 +561,8 @@ class SparkWarehouse(Warehouse):
                 accepted if rows_accepted is None else rows_accepted,
                 quarantined,
                 replaces,
+                person_key,
             )
-            batch.person_key = person_key
             self._pending[-1] = (batch, data_dir, q_dir)  # type: ignore[index]
         return batch
 
@@ -603,7 +603,10 @@ class SparkWarehouse(Warehouse):
             raise KeyError(f"batch {replaces!r} is not a live batch of {table_name}")
 
     @staticmethod
-    def _batch(batch_id, table_name, source, content_hash, read, accepted, quarantined, replaces):
+    def _batch(
+        batch_id, table_name, source, content_hash, read, accepted, quarantined, replaces,
+        person_key=None,
+    ):  # fmt: skip
         return Batch(
             batch_id=batch_id,
             table_name=table_name,
@@ -616,6 +619,7 @@ class SparkWarehouse(Warehouse):
             loaded_at=datetime.now().replace(microsecond=0),
             replaces_batch_id=replaces,
             code_version=__version__,
+            person_key=person_key,
         )
 
     def close(self) -> None:
