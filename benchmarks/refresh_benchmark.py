@@ -4,11 +4,11 @@ For each size a synthetic economy (3 years, seed 42) is written as the national-
 extracts a partnership receives (`joinedup synth --extracts`); then, into an empty
 warehouse, as an analyst would:
 
-1. `joinedup keys bridge` for each key bridge beside the extracts;
-2. `joinedup refresh EXTRACTS`: ingest every file, derive the QOF registers from the
-   GP coded events, train the risk model, publish every figure, evaluate each
-   programme, write the board pack (HTML, PDF, Excel);
-3. `joinedup refresh EXTRACTS` again, with nothing new: every step should be skipped.
+1. `joinedup refresh EXTRACTS`: ingest every file (the key bridges in `bridges/`
+   first), derive the QOF registers from the GP coded events, train the risk model,
+   publish every figure, evaluate each programme, write the board pack (HTML, PDF,
+   Excel);
+2. `joinedup refresh EXTRACTS` again, with nothing new: every step should be skipped.
 
 Each command runs in its own process; the table gives wall time and peak memory, and
 the refresh's own time per step (from its progress lines). The goal in issue 21 is a
@@ -56,15 +56,9 @@ def measure(people: int, work: Path) -> dict:
     synth = run_measured([JOINEDUP, "synth", "--people", str(people), "--years", "3",
                           "--seed", "42", "--out", str(economy),
                           "--extracts", str(extracts)])  # fmt: skip
-    warehouse, key = work / "refreshed" / "warehouse.duckdb", work / "refreshed" / "key"
+    warehouse = work / "refreshed" / "warehouse.duckdb"
+    key = economy / "secrets" / "pseudonymisation.key"  # the economy's person ids
     common = ["--warehouse", str(warehouse), "--key-file", str(key)]
-    bridge_wall = bridge_peak = 0.0
-    for bridge in sorted((extracts / "bridges").glob("*.csv")):
-        wall, peak, _ = run_measured(
-            [JOINEDUP, "keys", "--key-file", str(key), "--warehouse", str(warehouse),
-             "bridge", str(bridge), "--scheme", bridge.stem]
-        )  # fmt: skip
-        bridge_wall, bridge_peak = bridge_wall + wall, max(bridge_peak, peak)
     env = {"COLUMNS": "200", "JOINEDUP_PROGRAMME_DB": f"sqlite:///{work / 'programme.sqlite'}"}
     first = run_measured([JOINEDUP, "refresh", str(extracts), *common], env=env)
     again = run_measured([JOINEDUP, "refresh", str(extracts), *common], env=env)
@@ -76,7 +70,7 @@ def measure(people: int, work: Path) -> dict:
         ).fetchone()
     files = sum(1 for p in extracts.rglob("*") if p.is_file())
     size = sum(p.stat().st_size for p in extracts.rglob("*") if p.is_file())
-    return {"people": people, "synth": synth, "bridge": (bridge_wall, bridge_peak),
+    return {"people": people, "synth": synth,
             "first": first, "again": again, "steps": step_times(first[2]),
             "rows": rows or 0, "files": files, "mib": size / 2**20}  # fmt: skip
 
@@ -106,14 +100,14 @@ def main() -> None:
         print(f"   refresh {r['first'][0]:.0f} s, peak {r['first'][1]:.0f} MiB", flush=True)
     steps = list(dict.fromkeys(s for r in results for s in r["steps"]))
     lines = [
-        "| people | extracts written (files, size) | rows read | key bridges | "
+        "| people | extracts written (files, size) | rows read | "
         "refresh: extracts to board pack | peak memory | second refresh (nothing new) |",
-        "|---:|---|---:|---:|---:|---:|---:|",
+        "|---:|---|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r['people']:,} | {_minutes(r['synth'][0])} ({r['files']} files, "
-            f"{r['mib']:,.0f} MiB) | {r['rows']:,} | {_minutes(r['bridge'][0])} | "
+            f"{r['mib']:,.0f} MiB) | {r['rows']:,} | "
             f"**{_minutes(r['first'][0])}** | {r['first'][1]:,.0f} MiB | "
             f"{_minutes(r['again'][0])} |"
         )
@@ -126,7 +120,7 @@ def main() -> None:
             lines.append(f"| {r['people']:,} | {cells} |")
     goal = [r for r in results if r["people"] >= 1_000_000]
     if goal:
-        met = goal[0]["first"][0] + goal[0]["bridge"][0] < 600
+        met = goal[0]["first"][0] < 600
         lines += ["", f"Goal (1,000,000 people, extracts to board pack, under 10 minutes): "
                   f"{'met' if met else 'not met'}."]  # fmt: skip
     write_section("Refresh: extracts to board pack", "\n".join(lines))

@@ -107,15 +107,17 @@ def _digest(*parts: Any) -> str:
 
 
 def extract_files(extracts: Path) -> list[Path]:
-    """The files an ingest of ``extracts`` reads: a folder's extract files and its
-    manifest, or the one file named."""
+    """The files an ingest of ``extracts`` reads: a folder's extract files, its manifest
+    and its key bridges, or the one file named."""
     from joinedup.ingest import IngestError
     from joinedup.ingest.folder import MANIFEST
     from joinedup.ingest.folder import extract_files as in_folder
+    from joinedup.ingest.keys import bridge_files
 
     if extracts.is_dir():
         manifest = extracts / MANIFEST
-        return in_folder(extracts) + ([manifest] if manifest.is_file() else [])
+        extras = [manifest] if manifest.is_file() else []
+        return in_folder(extracts) + extras + bridge_files([extracts])
     if extracts.is_file():
         return [extracts]
     raise IngestError(extracts, "no such file or folder")

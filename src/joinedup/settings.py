@@ -15,6 +15,7 @@ imported inside it.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,9 @@ DEFAULT_WAREHOUSE = DATA_DIR / "warehouse.duckdb"
 DEFAULT_KEY_FILE = DATA_DIR / "secrets" / "pseudonymisation.key"
 DEFAULT_BACKEND = "duckdb"
 LOCAL_SPARK_MASTER = "local[*]"
+MiB = 2**20
+#: The least memory a load's DuckDB is given (DuckDB's out-of-core operators need a floor).
+LEAST_LOAD_MEMORY = 64 * MiB
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,15 @@ FEEDBACK_THEMES = Setting(
     "the shipped list (joinedup/feedback/themes.yaml)",
     "The YAML file of themes (labels and keywords) that patient feedback comments are sorted into.",
 )
+LOAD_MEMORY = Setting(
+    "load_memory",
+    "JOINEDUP_LOAD_MEMORY",
+    "64 MiB per CPU core, at least 128 MiB and at most a quarter of the machine's memory",
+    "DuckDB's memory while a file loads, e.g. 512MiB or 2GB (for each of the loader's two "
+    "DuckDB connections: the one that finds duplicate keys and the warehouse's load "
+    "transaction); beyond it DuckDB spills to disk. Each uses one thread per 32 MiB of it "
+    "at most; less than 64 MiB counts as 64 MiB.",
+)
 
 #: Every setting, in the order they are shown and documented.
 SETTINGS: tuple[Setting, ...] = (
@@ -146,6 +159,7 @@ SETTINGS: tuple[Setting, ...] = (
     MEASURE_CACHE,
     FIGURES_CACHE,
     FEEDBACK_THEMES,
+    LOAD_MEMORY,
 )
 
 
@@ -225,6 +239,62 @@ def feedback_themes() -> Path | None:
     return Path(env) if env else None
 
 
+def load_memory() -> int:
+    """DuckDB's memory cap during a load, in bytes: ``$JOINEDUP_LOAD_MEMORY`` (a size
+    such as ``512MiB``, ``2GB`` or ``2g``), else 64 MiB per CPU core, at least 128 MiB and
+    at most a quarter of the machine's memory; never below 64 MiB. Raises ValueError
+    for a value that is not a size."""
+    env = LOAD_MEMORY.raw()
+    if env is not None:
+        size = _size(env)
+        if size is None:
+            raise ValueError(f"{LOAD_MEMORY.env}={env!r} is not a size (say 512MiB or 2GB)")
+    else:
+        size = max(128 * MiB, 64 * MiB * _cpus())
+        machine = _machine_memory()
+        if machine is not None:
+            size = min(size, machine // 4)
+    return max(int(size), LEAST_LOAD_MEMORY)
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_SIZE_UNITS |= {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+_SIZE_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def _size(text: str) -> float | None:
+    """``512MiB``, ``2 GB``, ``4g`` or a number of bytes, in bytes (None if not a size)."""
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", text)
+    if m is None or m.group(2).lower() not in _SIZE_UNITS:
+        return None
+    return float(m.group(1)) * _SIZE_UNITS[m.group(2).lower()]
+
+
+def _cpus() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def _machine_memory() -> int | None:
+    """The machine's physical memory in bytes, or its container's limit if lower (None
+    when the system does not say)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system
+        return None
+    for limit in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(limit).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            total = min(total, int(text))
+    return total
+
+
 def _shown_url() -> str:
     from sqlalchemy.engine import make_url
 
@@ -246,6 +316,7 @@ def _resolvers() -> dict[str, object]:
         MEASURE_CACHE.name: lambda: measure_cache_dir(wh),
         FIGURES_CACHE.name: lambda: figures_cache_dir(wh),
         FEEDBACK_THEMES.name: feedback_themes,
+        LOAD_MEMORY.name: lambda: f"{load_memory() / MiB:,.0f} MiB",
     }
 
 

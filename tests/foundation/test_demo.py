@@ -18,6 +18,9 @@ def test_demo_builds_once_then_reuses(tmp_path):
     assert "Population" in first.output and "beside England" in first.output
     assert "Headline measures" in first.output and "opportunities" in first.output
     assert (tmp_path / "warehouse.duckdb").exists()
+    # the warehouse was loaded from the economy's national extracts, through ingest
+    assert "hes_apc.txt" in first.output and "QOF registers derived" in first.output
+    assert (tmp_path / "extracts" / "gp_events.csv").exists()
     second = runner.invoke(app, args)
     assert second.exit_code == 0, second.output
     assert "using the demo economy" in second.output

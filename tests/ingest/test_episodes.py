@@ -13,16 +13,65 @@ from .helpers import write_csv
 pytestmark = pytest.mark.integration
 
 # the HES APC fields the shipped hes_apc mapping reads (a real extract has ~200 more)
-HEADER = ["PSEUDO_HESID", "EPIKEY", "EPIORDER", "PROCODE3", "ADMIDATE", "DISDATE", "ADMIMETH",
-          "CLASSPAT", "ADMISORC", "DISDEST", "MAINSPEF", "STARTAGE", "SEX", "ETHNOS", "LSOA11",
-          "GPPRAC", "DIAG_4_01", "DIAG_4_02", "OPERTN_4_01"]
+HEADER = [
+    "PSEUDO_HESID",
+    "EPIKEY",
+    "EPIORDER",
+    "PROCODE3",
+    "ADMIDATE",
+    "DISDATE",
+    "ADMIMETH",
+    "CLASSPAT",
+    "ADMISORC",
+    "DISDEST",
+    "MAINSPEF",
+    "STARTAGE",
+    "SEX",
+    "ETHNOS",
+    "LSOA11",
+    "GPPRAC",
+    "DIAG_4_01",
+    "DIAG_4_02",
+    "OPERTN_4_01",
+]
 
 
-def episode(person, key, order, provider, admitted, discharged="", method="21",
-            source="19", destination="98", diag1="R69X", diag2="", opertn="-"):
+def episode(
+    person,
+    key,
+    order,
+    provider,
+    admitted,
+    discharged="",
+    method="21",
+    source="19",
+    destination="98",
+    diag1="R69X",
+    diag2="",
+    opertn="-",
+):
     """One HES APC episode row."""
-    return [person, key, order, provider, admitted, discharged, method, "1", source,
-            destination, "300", "81", "2", "A", "E01000001", "A81001", diag1, diag2, opertn]
+    return [
+        person,
+        key,
+        order,
+        provider,
+        admitted,
+        discharged,
+        method,
+        "1",
+        source,
+        destination,
+        "300",
+        "81",
+        "2",
+        "A",
+        "E01000001",
+        "A81001",
+        diag1,
+        diag2,
+        opertn,
+    ]
 
 
 EPISODES = [
@@ -131,8 +180,11 @@ def test_spells_take_admission_from_the_first_episode_and_discharge_from_the_las
         ("RYY", "2024-03-03", "2024-03-09", "81", "51", "19", "S720", None),
     ]
     # the transfer is two spells of one person
-    assert _q(con, "SELECT count(DISTINCT person_id) FROM apc_spell WHERE admitted_on "
-                   "BETWEEN '2024-03-01' AND '2024-03-03'") == [(1,)]
+    assert _q(
+        con,
+        "SELECT count(DISTINCT person_id) FROM apc_spell WHERE admitted_on "
+        "BETWEEN '2024-03-01' AND '2024-03-03'",
+    ) == [(1,)]
 
 
 def test_every_episodes_diagnoses_and_procedures_are_kept_with_their_positions(loaded):
@@ -150,8 +202,10 @@ def test_every_episodes_diagnoses_and_procedures_are_kept_with_their_positions(l
     )
     assert procedures == [(1, 1, "E851"), (3, 1, "M471")]
     # nothing of a quarantined episode reaches the other tables
-    assert _q(con, "SELECT count(*) FROM apc_diagnosis WHERE spell_id NOT IN "
-                   "(SELECT spell_id FROM apc_spell)") == [(0,)]
+    assert _q(
+        con,
+        "SELECT count(*) FROM apc_diagnosis WHERE spell_id NOT IN (SELECT spell_id FROM apc_spell)",
+    ) == [(0,)]
     assert _q(con, "SELECT count(*) FROM apc_diagnosis") == [(7,)]
     assert _q(con, "SELECT count(*) FROM person_fact") == [(6,)]
 
@@ -216,8 +270,17 @@ def test_a_spell_id_column_groups_episodes_and_conflicts_are_quarantined(tmp_pat
         "  discharge_destination: {column: Discharge_Destination, optional: true}\n"
         "  cost: {column: Cost, optional: true}\n"
     )
-    header = ["Spell_ID", "Episode_Number", "Person_Key", "Provider", "Admission_Date",
-              "Discharge_Date", "Admission_Method", "Discharge_Destination", "Cost"]
+    header = [
+        "Spell_ID",
+        "Episode_Number",
+        "Person_Key",
+        "Provider",
+        "Admission_Date",
+        "Discharge_Date",
+        "Admission_Method",
+        "Discharge_Destination",
+        "Cost",
+    ]
     rows = [
         ["S1", "1", "K1", "RXX", "2024-01-01", "", "21", "98", "100"],
         ["S1", "2", "K1", "RXX", "2024-01-01", "2024-01-04", "21", "19", "250.5"],

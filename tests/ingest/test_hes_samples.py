@@ -44,8 +44,9 @@ def _cli(*args):
 def loaded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hes")
     wh, key = tmp / "w.duckdb", tmp / "k.key"
-    result = _cli("ingest", SAMPLES, "--warehouse", wh, "--key-file", key,
-                  "--report", tmp / "report.csv")
+    result = _cli(
+        "ingest", SAMPLES, "--warehouse", wh, "--key-file", key, "--report", tmp / "report.csv"
+    )
     assert result.returncode == 0, result.stderr
     con = duckdb.connect(str(wh), read_only=True)
     yield con, tmp
@@ -121,7 +122,8 @@ def test_no_stored_value_equals_a_source_pseudo_hesid(loaded):
     keys = {r["PSEUDO_HESID"] for path in (APC, OP, AE) for r in _rows(path)}
     for (table,) in con.execute("SHOW TABLES").fetchall():
         text_columns = [
-            name for name, kind, *_ in con.execute(f'DESCRIBE "{table}"').fetchall()
+            name
+            for name, kind, *_ in con.execute(f'DESCRIBE "{table}"').fetchall()
             if kind == "VARCHAR"
         ]
         for column in text_columns:
@@ -140,8 +142,9 @@ def test_the_same_pseudo_hesid_in_two_files_is_the_same_person(loaded, tmp_path)
     key = load_or_create_key(tmp / "k.key")
     from joinedup.ingest.keys import source_person_id
 
-    by_id = {source_person_id(r["PSEUDO_HESID"], "hesid", key): r["PSEUDO_HESID"]
-             for r in _rows(APC)}
+    by_id = {
+        source_person_id(r["PSEUDO_HESID"], "hesid", key): r["PSEUDO_HESID"] for r in _rows(APC)
+    }
     wanted = [by_id[p] for (p,) in apc_people]
     op_rows = _rows(OP)[:3]
     for i, (row, hesid) in enumerate(zip(op_rows, wanted, strict=True)):
@@ -166,21 +169,41 @@ def test_a_key_bridge_links_pseudonymised_and_nhs_number_files(tmp_path):
     people = nhs_numbers(2, seed=7)
     key_file = tmp_path / "secrets" / "k.key"
     key = load_or_create_key(key_file)
-    bridge_csv = write_csv(tmp_path / "bridge.csv", ["NHS_NUMBER", "PSEUDO_HESID"],
-                           [[people[0], "HES-A"], ["123", "HES-B"]])
+    bridge_csv = write_csv(
+        tmp_path / "bridge.csv",
+        ["NHS_NUMBER", "PSEUDO_HESID"],
+        [[people[0], "HES-A"], ["123", "HES-B"]],
+    )
     result = load_bridge(bridge_csv, "hesid", key, bridge_beside(tmp_path / "secrets" / "r.db"))
     assert (result["pairs_added"], result["rows_unused"], result["first_unused_rows"]) == (
-        1, 1, [2])
+        1,
+        1,
+        [2],
+    )
     nhs_file = write_csv(
         tmp_path / "apc_spells.csv",
         HES_APC_HEADER,
         [["S1", people[0], "RXX", "2024-01-01", "2024-01-02", "21", "1", "I500", ""]],
     )
     hes_rows = [dict(r) for r in _rows(APC)[:2]]
-    hes_rows[0].update(PSEUDO_HESID="HES-A", EPIORDER="1", ADMIDATE="2024-03-01",
-                       DISDATE="2024-03-02", DISDEST="19", SITETRET="", ADMIMETH="21")
-    hes_rows[1].update(PSEUDO_HESID="HES-B", EPIORDER="1", ADMIDATE="2024-03-01",
-                       DISDATE="2024-03-02", DISDEST="19", SITETRET="", ADMIMETH="21")
+    hes_rows[0].update(
+        PSEUDO_HESID="HES-A",
+        EPIORDER="1",
+        ADMIDATE="2024-03-01",
+        DISDATE="2024-03-02",
+        DISDEST="19",
+        SITETRET="",
+        ADMIMETH="21",
+    )
+    hes_rows[1].update(
+        PSEUDO_HESID="HES-B",
+        EPIORDER="1",
+        ADMIDATE="2024-03-01",
+        DISDATE="2024-03-02",
+        DISDEST="19",
+        SITETRET="",
+        ADMIMETH="21",
+    )
     hes_file = tmp_path / "hes_apc_x.csv"
     with open(hes_file, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(hes_rows[0]))
@@ -192,14 +215,29 @@ def test_a_key_bridge_links_pseudonymised_and_nhs_number_files(tmp_path):
     [report] = ingest([hes_file], **env)
     assert report.rows_linked == 1 and "1 rows linked" in report.key_note
     with duckdb.connect(str(wh), read_only=True) as con:
-        ids = dict(con.execute("SELECT admitted_on::VARCHAR, person_id FROM apc_spell "
-                               "WHERE admitted_on = '2024-01-01'").fetchall())
-        hes_people = {p for (p,) in con.execute(
-            "SELECT person_id FROM apc_spell WHERE admitted_on = '2024-03-01'").fetchall()}
+        ids = dict(
+            con.execute(
+                "SELECT admitted_on::VARCHAR, person_id FROM apc_spell "
+                "WHERE admitted_on = '2024-01-01'"
+            ).fetchall()
+        )
+        hes_people = {
+            p
+            for (p,) in con.execute(
+                "SELECT person_id FROM apc_spell WHERE admitted_on = '2024-03-01'"
+            ).fetchall()
+        }
     assert ids["2024-01-01"] == person_id(people[0], key)
     assert ids["2024-01-01"] in hes_people and len(hes_people) == 2  # HES-B stays apart
-    status = _cli("keys", "--warehouse", wh, "--key-file", key_file,
-                  "--reid-store", tmp_path / "secrets" / "r.db")
+    status = _cli(
+        "keys",
+        "--warehouse",
+        wh,
+        "--key-file",
+        key_file,
+        "--reid-store",
+        tmp_path / "secrets" / "r.db",
+    )
     assert status.returncode == 0, status.stderr
     assert "hesid" in status.stdout and "nhs_number" in status.stdout
     assert "link to NHS-number-keyed records where the bridge holds the key (1 keys)" in (

@@ -9,6 +9,85 @@ import typer
 from joinedup.cli.common import console
 
 
+def _build(out: Path, people: int) -> None:
+    """Build the economy (in ``out/economy``), write it as the extracts partners send
+    (``out/extracts``) and load them into ``out/warehouse.duckdb`` the way real extracts
+    load: key bridges, ``joinedup ingest`` of the folder, ``joinedup registers derive``."""
+    import shutil
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from joinedup.ingest.pseudonymise import load_or_create_key, write_key
+    from joinedup.synth import SynthConfig, build
+    from joinedup.synth.extracts import load_extracts, write_extracts
+
+    config = SynthConfig(people=people)
+    economy = build(config, out / "economy", show_progress=True)
+    console.rule("Writing it as the extracts partners send (national layouts)")
+    shutil.rmtree(out / "extracts", ignore_errors=True)  # nothing left from an earlier build
+    extracts = write_extracts(
+        economy.warehouse_path,
+        economy.out / "reidentification.duckdb",
+        out / "extracts",
+        seed=config.seed,
+        show_progress=True,
+    )
+    console.print(
+        f"{len(extracts.files)} extracts, {sum(extracts.rows.values()):,} rows: {extracts.folder}"
+    )
+    console.rule("Loading them: joinedup keys bridge, ingest, registers derive")
+    # the economy's key, so the warehouse's person ids are the economy's
+    key = out / "secrets" / "pseudonymisation.key"
+    write_key(key, load_or_create_key(economy.out / "secrets" / "pseudonymisation.key"))
+    warehouse, loading = out / "warehouse.duckdb", out / "warehouse.loading.duckdb"
+    for stale in (warehouse, loading, out / "reidentification.duckdb", out / "key-bridge.duckdb"):
+        stale.unlink(missing_ok=True)
+        stale.with_name(stale.name + ".wal").unlink(missing_ok=True)
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                        TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
+                        console=console, transient=True)  # fmt: skip
+    tasks: dict[str, int] = {}
+
+    def on_rows(path: str, n: int) -> None:
+        if path not in tasks:
+            tasks[path] = progress.add_task(f"loading {Path(path).name}", total=None)
+        progress.advance(tasks[path], n)
+
+    with progress:
+        loaded = load_extracts(
+            extracts.folder,
+            loading,
+            key_file=key,
+            reid_store=out / "reidentification.duckdb",
+            on_rows=on_rows,
+        )
+    loading.rename(warehouse)  # only a finished load is reused
+    _load_report(loaded)
+
+
+def _load_report(loaded) -> None:
+    """Each extract's rows read, loaded and quarantined, with the commonest reasons."""
+    from rich.table import Table as RichTable
+
+    from joinedup.cli.common import show
+
+    out = RichTable("extract", "table", "loaded", "quarantined")
+    for r in loaded.reports:
+        out.add_row(Path(r.path).name, r.table, f"{r.rows_accepted:,}", f"{r.rows_quarantined:,}")
+    show(out)
+    for r in loaded.reports:
+        for reason, n in r.top_reasons():
+            console.print(f"  {Path(r.path).name}: {n:,} x {reason}", soft_wrap=True)
+    bridged = ", ".join(f"{s} ({n:,} pairs)" for s, n in loaded.bridges.items())
+    console.print(f"key bridges: {bridged}", soft_wrap=True)
+    registers = loaded.registers
+    console.print(
+        f"QOF registers derived from the GP coded events as of {registers.as_of:%d/%m/%Y} "
+        f"({len(registers.counts)} registers, rules {registers.rules.version})",
+        soft_wrap=True,
+    )
+
+
 def _programme(out: Path) -> None:
     """Load the example work programme into the demo's programme store, once."""
     from sqlalchemy import select
@@ -129,14 +208,16 @@ def demo(
     ),
     port: int = typer.Option(8000, "--port", "-p", help="Port of the web app."),
 ) -> None:
-    """Build the 250,000-person demo economy (once) and show what joinedup does with it."""
-    from joinedup.synth import SynthConfig, build
+    """Build the 250,000-person demo economy (once) and show what joinedup does with it.
+
+    The economy is written as the extracts partners send (national layouts) and the
+    demo's warehouse is loaded from them through `joinedup ingest`, as real data are."""
     from joinedup.synth.summary import population_summary
 
     warehouse = out / "warehouse.duckdb"
     if rebuild or not warehouse.exists():
         console.rule("Building the synthetic health economy")
-        build(SynthConfig(people=people), out, show_progress=True)
+        _build(out, people)
     else:
         console.print(f"using the demo economy in {out} (--rebuild to build it again)")
     console.rule("Population summary")

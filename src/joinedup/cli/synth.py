@@ -29,8 +29,18 @@ def synth(
         help="True emergency-admission rate ratio of telephone care management "
         "(default 0.80: 20% fewer emergency admissions while enrolled).",
     ),
+    extracts: Path = typer.Option(
+        None,
+        "--extracts",
+        help="Also write the economy as the extracts partners send, in national layouts "
+        "(HES APC episodes and OP keyed by PSEUDO_HESID, ECDS, GP register and coded events, "
+        "CSDS, MHSDS, CLD, FFT; canonical files for tables with no national layout), with "
+        "key bridges and the commands that load them (see docs/ingest.md).",
+    ),
 ) -> None:
-    """Build a synthetic health economy: Parquet files, truth.json and a DuckDB warehouse."""
+    """Build a synthetic health economy: Parquet files, truth.json and a DuckDB warehouse;
+    with --extracts, also the national-layout extracts that load into the same warehouse
+    through `joinedup ingest`."""
     from joinedup.synth import SynthConfig, build
     from joinedup.synth.calibration import calibration_table
 
@@ -40,6 +50,34 @@ def synth(
     result = build(config, out, show_progress=True)
     console.print(f"wrote {result.warehouse_path} and {len(result.parquet_files)} Parquet files")
     console.print(calibration_table(result.warehouse_path))
+    if extracts is not None:
+        from joinedup.synth.extracts import write_extracts
+
+        written = write_extracts(
+            result.warehouse_path,
+            out / "reidentification.duckdb",
+            extracts,
+            seed=seed,
+            show_progress=True,
+        )
+        key = out / "secrets" / "pseudonymisation.key"
+        console.print(
+            f"wrote {len(written.files)} extracts to {extracts} "
+            f"({sum(written.rows.values()):,} rows); load them with the economy's key:",
+            soft_wrap=True,
+        )
+        for scheme, path in written.bridges.items():
+            console.print(
+                f"  joinedup keys bridge {path} --scheme {scheme} --key-file {key}",
+                soft_wrap=True,
+                highlight=False,
+            )
+        console.print(
+            f"  joinedup ingest {extracts} --warehouse WAREHOUSE --key-file {key}\n"
+            "  joinedup registers derive --warehouse WAREHOUSE",
+            soft_wrap=True,
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

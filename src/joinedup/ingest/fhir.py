@@ -590,9 +590,8 @@ def ingest_fhir(
     and table. Every file is read (and a file that is not FHIR JSON raises
     :class:`IngestError`) before anything is loaded; a file with no rows to load (only
     organisations and practitioners, or none of ``table``) is reported as skipped."""
-    import tempfile
-
     from joinedup.ingest.pipeline import run_prepared
+    from joinedup.ingest.scratch import scratch_folder
     from joinedup.warehouse import Warehouse, open_warehouse
 
     if person_key not in PERSON_KEYS:
@@ -606,7 +605,7 @@ def ingest_fhir(
             raise IngestError(path, "no such file")
     index = _Index()
     seen = {path: _survey(path, index) for path in files}  # whole-file errors: nothing loaded
-    with tempfile.TemporaryDirectory(prefix="joinedup-fhir-") as tmp:
+    with scratch_folder("joinedup-fhir-") as tmp:
         plan: list = []
         for n, path in enumerate(files):
             plan += _stage(path, Path(tmp) / str(n), index, seen[path], table, person_key)

@@ -160,6 +160,16 @@ def bridged(ids: pa.Array, scheme: str, bridge: KeyBridge | None) -> tuple[pa.Ar
 BRIDGE_NHS_COLUMNS = ("nhs_number", "nhsno", "newnhsno", "nhs_no", "nhsnumber")
 
 
+#: The subfolder of an extract folder that holds key bridges, one ``<scheme>.csv`` each.
+BRIDGES = "bridges"
+
+
+def bridge_files(paths: list[Path]) -> list[Path]:
+    """The key bridges kept with extract folders: ``<folder>/bridges/<scheme>.csv``, which
+    an ingest of the folder loads before its extracts."""
+    return [f for p in paths if p.is_dir() for f in sorted((p / BRIDGES).glob("*.csv"))]
+
+
 def load_bridge(
     path: Path,
     scheme: str,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,10 +24,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from joinedup import settings
 from joinedup.ingest import episodes as spells
 from joinedup.ingest import readers
 from joinedup.ingest.errors import IngestError
-from joinedup.ingest.keys import SOURCE_KEY, bridge_beside
+from joinedup.ingest.keys import SOURCE_KEY, bridge_beside, bridge_files, load_bridge
 from joinedup.ingest.mapping import NHS_NUMBER, Mapping, apply, identity_mapping, load_mapping
 from joinedup.ingest.mapping import resolve_headers as _resolve
 from joinedup.ingest.pseudonymise import (
@@ -38,10 +38,12 @@ from joinedup.ingest.pseudonymise import (
     load_or_create_key,
     reid_store_path,
 )
+from joinedup.ingest.scratch import scratch_folder
 from joinedup.ingest.validate import Context, duplicate_reason, validate
 from joinedup.schema import SYSTEM_TABLES, TABLES
 from joinedup.warehouse import Batch, Warehouse, open_warehouse
 from joinedup.warehouse.base import stored_schema
+from joinedup.warehouse.duckdb import load_limits
 
 FORMATS = ("csv", "parquet", "fhir")
 SOURCE_ROW = "_source_row"  # spilled with every row: the source row it came from
@@ -49,9 +51,6 @@ BAD = "_bad"  # spilled with every key: the row failed another check
 KEYS, QUARANTINE, IDENTITY = "_keys", "_quarantine", "_identity"
 DUPLICATES = "_duplicates"  # source rows of the second and later rows of a key
 DUPLICATE_RECORDS = "_duplicate_quarantine"  # their quarantine records
-# DuckDB's memory while it finds duplicate keys and filters spilled rows: beyond this it
-# spills to the temporary folder instead of growing with the file.
-SCRATCH_MEMORY_LIMIT = "128MiB"
 # Source columns that identify a person: never kept, not even in quarantine.
 IDENTIFYING = frozenset(
     {
@@ -124,6 +123,14 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     return out
 
 
+def _check_load_memory() -> None:
+    """A load_memory setting that is not a size stops a load before it starts."""
+    try:
+        settings.load_memory()
+    except ValueError as exc:
+        raise IngestError(None, str(exc)) from None
+
+
 def _prepare(path: Path, mapping: Mapping, fmt: str) -> _Prepared:
     if not path.exists():
         raise IngestError(path, "no such file")
@@ -179,6 +186,7 @@ def ingest(
     ``fast_csv=False`` reads CSV with the exact (slower) reader only; results are equal.
     ``fhir_person_key="patient-id"`` keys FHIR people by Patient.id (see joinedup.ingest.fhir).
     """
+    _check_load_memory()
     given = [Path(p) for p in paths]
     if table is None and mapping is None and fmt != "fhir":
         # each file (or folder's files) with the mapping its name or header gives
@@ -227,6 +235,7 @@ def _ingest_planned(
         for p in planned
         if p.mapping is not None
     ]
+    _load_bridges(bridge_files(paths), key_file, reid_store)
     own = warehouse is None or not isinstance(warehouse, Warehouse)
     wh = open_warehouse(warehouse) if own else warehouse
     try:
@@ -243,6 +252,18 @@ def _ingest_planned(
     finally:
         if own:
             wh.close()
+
+
+def _load_bridges(files: list[Path], key_file, reid_store) -> None:
+    """Load the key bridges kept with extract folders (``bridges/<scheme>.csv``), before
+    the extracts, so pseudonymised rows link to the people of their NHS numbers."""
+    if not files:
+        return
+    key_path = Path(key_file) if key_file else default_key_file()
+    key = load_or_create_key(key_path)
+    bridge = bridge_beside(reid_store_path(key_path, reid_store))
+    for f in files:
+        load_bridge(f, f.stem, key, bridge)
 
 
 def run_prepared(
@@ -328,7 +349,7 @@ def _ingest_one(
         scheme=scheme if pseudonym else None,
         bridge=bridge if bridge is not None and bridge.path.exists() else None,
     )
-    with tempfile.TemporaryDirectory(prefix="joinedup-ingest-") as tmp:
+    with scratch_folder("joinedup-ingest-") as tmp:
         fast = prep.fmt == "csv" and fast_csv
         spill = None
         try:
@@ -403,6 +424,7 @@ def check(
     from joinedup.ingest.folder import plan
     from joinedup.ingest.recognise import fit
 
+    _check_load_memory()
     path = Path(path)
     if mapping is not None or table is not None:
         chosen, why = _mapping(table, mapping), "as given"
@@ -419,7 +441,7 @@ def check(
     key_path = Path(key_file) if key_file else default_key_file()
     key = load_or_create_key(key_path) if key_path.exists() else os.urandom(32)
     store = ReidentificationStore(reid_store_path(key_path, reid_store))
-    with tempfile.TemporaryDirectory(prefix="joinedup-check-") as tmp:
+    with scratch_folder("joinedup-check-") as tmp:
         try:
             wh = open_warehouse(warehouse, read_only=True)
         except FileNotFoundError:  # no warehouse yet: check against an empty one
@@ -497,11 +519,16 @@ class _Spill:
                 w.close()
 
     def sql(self) -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB connection over the spilled files, its memory capped
-        (beyond the cap it spills to the temporary folder)."""
+        """An in-memory DuckDB connection over the spilled files, its memory capped and
+        its threads those the cap has room for (see
+        :func:`joinedup.warehouse.duckdb.load_limits`); beyond the cap it spills to the
+        temporary folder, so memory does not grow with the file."""
         if self._sql is None:
             con = duckdb.connect()
-            con.execute(f"SET memory_limit = '{SCRATCH_MEMORY_LIMIT}'")
+            (threads,) = con.execute("SELECT current_setting('threads')").fetchone()
+            limit, threads = load_limits(threads)
+            con.execute(f"SET memory_limit = '{limit}'")
+            con.execute(f"SET threads = {threads}")
             con.execute("SET temp_directory = ?", [str(self.folder / "duckdb.tmp")])
             con.execute("SET enable_progress_bar = false")
             self._sql = con

@@ -302,8 +302,12 @@ def activity_feed(
             a.assign(
                 event="ae_attendance",
                 detail=[
-                    (f"{amb}type {t} department" if pd.notna(t) else f"{amb}department type "
-                     "not known") + (f"; {d}" if isinstance(d, str) else "")
+                    (
+                        f"{amb}type {t} department"
+                        if pd.notna(t)
+                        else f"{amb}department type not known"
+                    )
+                    + (f"; {d}" if isinstance(d, str) else "")
                     for amb, t, d in zip(ambulance, a["department_type"], disposal, strict=True)
                 ],
             )

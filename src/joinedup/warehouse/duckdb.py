@@ -12,12 +12,14 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
-from joinedup import __version__
+from joinedup import __version__, settings
 from joinedup.schema import SYSTEM_TABLES, TABLES
 from joinedup.warehouse.base import BATCH_COLUMN, Batch, Warehouse, stored_schema
 
-# DuckDB's memory during a load transaction; uncommitted rows beyond it go to disk.
-LOAD_MEMORY_LIMIT = "128MiB"
+# DuckDB's out-of-core operators (the hash aggregate that finds duplicate keys above all)
+# keep some memory per thread: under a fixed 128 MiB cap, 14 or more threads failed, now
+# and then, on 2 to 3 million keys (issue 21). A load's DuckDB gets one thread per this.
+THREAD_MEMORY = 32 * settings.MiB
 _UNITS = {"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12}
 _UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
@@ -28,6 +30,13 @@ def _bytes(size: str) -> float:
     if m is None or m.group(2).lower() not in _UNITS:
         return float("inf")  # unknown form (e.g. no limit): treat as unlimited
     return float(m.group(1)) * _UNITS[m.group(2).lower()]
+
+
+def load_limits(threads: int) -> tuple[str, int]:
+    """DuckDB's memory limit during a load (:func:`joinedup.settings.load_memory`, sized
+    from the machine) and the threads, of ``threads``, that it has room for."""
+    cap = settings.load_memory()
+    return f"{cap // settings.MiB}MiB", max(1, min(int(threads), cap // THREAD_MEMORY))
 
 
 # DuckDB's name for each canonical column type (for columns added to older warehouses)
@@ -81,23 +90,29 @@ class DuckDBWarehouse(Warehouse):
     @contextmanager
     def _load_memory(self) -> Iterator[None]:
         """Settings for a load transaction, put back afterwards: DuckDB's memory capped
-        (if its limit is higher) so a big load spills to the database's temporary folder
-        instead of growing with the file, and inserts free to skip the work of keeping
-        rows in order across parallel threads (each insert scans one record batch, so
-        rows still land in the order given)."""
+        (if its limit is higher; see :func:`load_limits`) so a big load spills to the
+        database's temporary folder instead of growing with the file, its threads to
+        those the cap has room for, and inserts free to skip the work of keeping rows in
+        order across parallel threads (each insert scans one record batch, so rows still
+        land in the order given). Opening the file (replaying its write-ahead log after
+        a crash) happens before, under DuckDB's own limit."""
         raw = self.raw
-        (limit, ordered) = raw.execute(
-            "SELECT current_setting('memory_limit'), current_setting('preserve_insertion_order')"
+        (limit, ordered, threads) = raw.execute(
+            "SELECT current_setting('memory_limit'), current_setting('preserve_insertion_order'),"
+            " current_setting('threads')"
         ).fetchone()
-        cap = _bytes(limit) > _bytes(LOAD_MEMORY_LIMIT)
+        load_limit, load_threads = load_limits(threads)
+        cap = _bytes(limit) > _bytes(load_limit)
         if cap:
-            raw.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
+            raw.execute(f"SET memory_limit = '{load_limit}'")
+        raw.execute(f"SET threads = {load_threads}")
         raw.execute("SET preserve_insertion_order = false")
         try:
             yield
         finally:
             if cap:
                 raw.execute(f"SET memory_limit = '{limit}'")
+            raw.execute(f"SET threads = {int(threads)}")
             raw.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
 
     @property
