@@ -5,7 +5,9 @@ has (issue 21). The kill -9 sequence under the same pressure is in test_kill.py.
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from joinedup import settings
@@ -108,3 +110,45 @@ def test_duplicate_keys_are_found_within_the_cap_on_a_16_core_machine(tmp_path, 
     assert threads == 2
     assert late == n // 100
     assert (report.rows_accepted, report.rows_quarantined) == (n - n // 100, n // 100)
+
+
+@pytest.mark.integration
+def test_episodes_become_spells_within_the_cap(tmp_path, monkeypatch):
+    """Spells were built with list and distinct aggregates over every group, whose
+    states DuckDB cannot spill: a 1,000,000-person refresh (about 800,000 HES episodes)
+    ran out of the 128 MiB cap. Over every group the checks now keep fixed-size states
+    only; 900,000 episodes in 600,000 spells are grouped within 128 MiB."""
+    from joinedup.ingest import episodes
+    from joinedup.ingest.mapping import Episodes
+
+    monkeypatch.setenv(settings.LOAD_MEMORY.env, "128MiB")
+    n = 900_000
+    rows = np.arange(n)
+    spell = rows // 3 * 2 + (rows % 3 == 2)  # pairs of episodes, then one alone
+    order = np.where(rows % 3 == 1, 2, 1)
+    people = np.char.add("P", (spell % 150_000).astype(str))
+    admitted = pa.array(np.datetime64("2024-01-01") + (spell // 150_000), pa.date32())
+    schema = TABLES["apc_spell"].arrow_schema()
+    columns = {name: pa.nulls(n, schema.field(name).type) for name in schema.names}
+    columns.update(
+        person_id=pa.array(people), provider_code=pa.array(np.full(n, "RXX")),
+        admitted_on=admitted, admission_method=pa.array(np.full(n, "21")),
+    )  # fmt: skip
+    episodes_file, keys_file = tmp_path / "episodes.parquet", tmp_path / "keys.parquet"
+    source_row = pa.array(rows + 1)
+    pq.write_table(pa.table({**columns, "_source_row": source_row}), episodes_file)
+    pq.write_table(
+        pa.table({"_source_row": source_row, "_bad": pa.array(np.zeros(n, bool)),
+                  "_order": pa.array(order), "person_id": columns["person_id"],
+                  "provider_code": columns["provider_code"], "admitted_on": admitted}),
+        keys_file,
+    )  # fmt: skip
+    spill = pipeline._Spill(tmp_path / "spill")
+    try:
+        built = episodes.build(
+            spill.sql(), tmp_path, keys_file, episodes_file, {},
+            Episodes(order="EPIORDER", last=("discharged_on",)), False, schema.names,
+        )  # fmt: skip
+    finally:
+        spill.dispose()
+    assert (built.n_spells, built.n_rejected) == (n // 3 * 2, 0)

@@ -102,18 +102,18 @@ def build(
         )
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE k AS SELECT _source_row, _bad, _order, {group} AS g "
+        f"CREATE OR REPLACE TABLE k AS SELECT _source_row, _bad, _order, {group} AS g "
         "FROM read_parquet($1)",
         [str(keys)],
     )
     if episodes is None:  # no valid episode at all
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE m AS SELECT k.*, NULL::VARCHAR AS person_id, "
+            "CREATE OR REPLACE TABLE m AS SELECT k.*, NULL::VARCHAR AS person_id, "
             "NULL::VARCHAR AS admission_method, NULL::DATE AS admitted_on FROM k WHERE false"
         )
     else:
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE m AS SELECT e.*, k.g, k._order FROM read_parquet($1) e "
+            "CREATE OR REPLACE TABLE m AS SELECT e.*, k.g, k._order FROM read_parquet($1) e "
             "JOIN k USING (_source_row)",
             [str(episodes)],
         )
@@ -122,7 +122,7 @@ def build(
     if episodes is None:
         return out
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE ok AS SELECT * FROM m "
+        "CREATE OR REPLACE TABLE ok AS SELECT * FROM m "
         "WHERE _source_row NOT IN (SELECT _source_row FROM rejected)"
     )
     spell_id = "f.spell_id" if has_spell_id else "'H' || substr(sha256(f.g), 1, 20)"
@@ -132,24 +132,32 @@ def build(
     def pick(c: str) -> str:
         if c == "spell_id":
             return f"{spell_id} AS spell_id"
-        if c in last:
+        if c in last or c in total:
             return f'l."{c}"'
-        if c in total:
-            return f't."{c}"'
         return f'f."{c}"'
 
     totals = "".join(f', sum("{c}") AS "{c}"' for c in spec.total)
+    # In steps, one join at a time, the build side narrow (each spell's last episode's
+    # columns and its totals), so DuckDB keeps within its cap or spills.
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE spells AS SELECT "
+        f"CREATE OR REPLACE TABLE t AS SELECT g, max(_order) AS hi{totals} FROM ok GROUP BY g"
+    )
+    lasts = "".join(f', ok."{c}"' for c in columns if c in last)
+    sums = "".join(f', t."{c}"' for c in spec.total)
+    con.execute(
+        f"CREATE OR REPLACE TABLE l AS SELECT ok.g{lasts}{sums} FROM ok JOIN t "
+        "ON ok.g = t.g AND ok._order = t.hi"
+    )
+    con.execute("DROP TABLE t")
+    con.execute(
+        "CREATE OR REPLACE TABLE spells AS SELECT "
         + ", ".join(pick(c) for c in columns)
-        + f", f._source_row, f.g FROM ok f JOIN (SELECT g, max(_order) AS hi{totals} FROM ok "
-        "GROUP BY g) t USING (g) JOIN ok l ON l.g = f.g AND l._order = t.hi "
-        "WHERE f._order = 1"
+        + ", f._source_row, f.g FROM (SELECT * FROM ok WHERE _order = 1) f JOIN l USING (g)"
     )
     out.n_spells = con.execute("SELECT count(*) FROM spells").fetchone()[0]
     _copy(con, "SELECT * EXCLUDE (g) FROM spells ORDER BY _source_row", out.spells)
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE episode_map AS SELECT ok._source_row, s.spell_id, "
+        "CREATE OR REPLACE TABLE episode_map AS SELECT ok._source_row, s.spell_id, "
         "CAST(ok._order AS SMALLINT) AS episode FROM ok JOIN spells s USING (g)"
     )
     for name, path in also.items():
@@ -170,65 +178,101 @@ def build(
 
 def _reject(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Write the episodes of groups that cannot form a spell (their own failures
-    aside), with the field and reason, to ``path``."""
+    aside), with the field and reason, to ``path``.
+
+    Over every group only fixed-size aggregates are used (counts, minima and maxima of
+    numbers and of hashes), which DuckDB spills to disk beyond its memory cap; lists
+    and text are gathered for the failing groups only, to word their reasons.
+    """
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE grp AS
+        CREATE OR REPLACE TABLE repeated AS
+        SELECT DISTINCT g FROM k WHERE NOT _bad AND g IS NOT NULL
+        GROUP BY g, _order HAVING count(*) > 1
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE grp AS
         SELECT g,
                min(_source_row) FILTER (WHERE _bad) AS bad_row,
-               list(_order ORDER BY _order) FILTER (WHERE NOT _bad) AS orders,
                count(*) FILTER (WHERE NOT _bad) AS n,
-               count(DISTINCT _order) FILTER (WHERE NOT _bad) AS n_orders,
+               min(_order) FILTER (WHERE NOT _bad) AS lo,
                max(_order) FILTER (WHERE NOT _bad) AS hi
         FROM k WHERE g IS NOT NULL GROUP BY g
         """
     )
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE conflicts AS
+        CREATE OR REPLACE TABLE conflicts AS
         SELECT g,
-               count(DISTINCT admission_method) AS methods,
-               string_agg(DISTINCT admission_method, ', ' ORDER BY admission_method) AS method_list,
-               count(DISTINCT admitted_on) AS admissions,
-               count(DISTINCT person_id) AS people
-        FROM m GROUP BY g
+               min(method) <> max(method) AS methods,
+               min(admitted) <> max(admitted) AS admissions,
+               min(person) <> max(person) AS people
+        FROM (SELECT g,  -- hashes: fixed-size states; NULL (not given) is no conflict
+                     CASE WHEN admission_method IS NOT NULL THEN hash(admission_method) END
+                       AS method,
+                     CASE WHEN admitted_on IS NOT NULL THEN hash(admitted_on) END AS admitted,
+                     CASE WHEN person_id IS NOT NULL THEN hash(person_id) END AS person
+              FROM m)
+        GROUP BY g
         """
     )
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE verdict AS
+        CREATE OR REPLACE TABLE verdict AS
         SELECT g,
           CASE
             WHEN bad_row IS NOT NULL THEN 'spell_id'
-            WHEN n_orders < n OR orders[1] <> 1 OR hi <> n THEN 'episode_order'
-            WHEN methods > 1 THEN 'admission_method'
-            WHEN admissions > 1 THEN 'admitted_on'
-            WHEN people > 1 THEN 'spell_id'
+            WHEN r.g IS NOT NULL OR lo <> 1 OR hi <> n THEN 'episode_order'
+            WHEN methods THEN 'admission_method'
+            WHEN admissions THEN 'admitted_on'
+            WHEN people THEN 'spell_id'
           END AS field,
           CASE
             WHEN bad_row IS NOT NULL THEN 'another episode of the spell was quarantined'
-            WHEN n_orders < n THEN 'episode order repeated in the spell'
-            WHEN orders[1] <> 1 OR hi <> n THEN 'episode order gap'
-            WHEN methods > 1 THEN 'admission method differs between the spell''s episodes'
-            WHEN admissions > 1 THEN 'admission date differs between the spell''s episodes'
-            WHEN people > 1 THEN 'the spell''s episodes belong to different people'
+            WHEN r.g IS NOT NULL THEN 'episode order repeated in the spell'
+            WHEN lo <> 1 OR hi <> n THEN 'episode order gap'
+            WHEN methods THEN 'admission method differs between the spell''s episodes'
+            WHEN admissions THEN 'admission date differs between the spell''s episodes'
+            WHEN people THEN 'the spell''s episodes belong to different people'
           END AS kind,
-          CASE
-            WHEN bad_row IS NOT NULL THEN ' (row ' || bad_row || ')'
-            WHEN n_orders < n OR orders[1] <> 1 OR hi <> n THEN
-              ': the spell has episodes ' || array_to_string(orders, ', ')
-              || CASE WHEN n_orders = n THEN '; missing ' || array_to_string(
-                   list_filter(range(1, hi + 1), x -> NOT list_contains(orders, x)), ', ')
-                   || ' (an episode may be in another file)' ELSE '' END
-            WHEN methods > 1 THEN ' (' || method_list || ')'
-            ELSE ''
-          END AS detail
-        FROM grp LEFT JOIN conflicts USING (g)
+          CASE WHEN bad_row IS NOT NULL THEN ' (row ' || bad_row || ')' ELSE '' END AS detail
+        FROM grp LEFT JOIN conflicts USING (g) LEFT JOIN repeated r USING (g)
+        """
+    )
+    # the words of the failing groups' reasons: their episode orders, their methods
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE orders AS
+        SELECT g, list(_order ORDER BY _order) AS orders, max(_order) AS hi,
+               count(DISTINCT _order) = count(*) AS distinct_orders
+        FROM k WHERE NOT _bad AND g IN (SELECT g FROM verdict WHERE field = 'episode_order')
+        GROUP BY g
         """
     )
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE rejected AS
+        UPDATE verdict v SET detail = ': the spell has episodes ' || array_to_string(o.orders, ', ')
+          || CASE WHEN o.distinct_orders THEN '; missing ' || array_to_string(
+               list_filter(range(1, o.hi + 1), x -> NOT list_contains(o.orders, x)), ', ')
+               || ' (an episode may be in another file)' ELSE '' END
+        FROM orders o WHERE v.g = o.g
+        """
+    )
+    con.execute(
+        """
+        UPDATE verdict v SET detail = ' (' || x.method_list || ')'
+        FROM (SELECT g, string_agg(DISTINCT admission_method, ', ' ORDER BY admission_method)
+                AS method_list
+              FROM m WHERE g IN (SELECT g FROM verdict WHERE field = 'admission_method')
+              GROUP BY g) x
+        WHERE v.g = x.g
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE rejected AS
         SELECT k._source_row, false AS _bad, v.field, v.kind || v.detail AS reason, v.kind
         FROM k JOIN verdict v USING (g)
         WHERE v.field IS NOT NULL AND NOT k._bad

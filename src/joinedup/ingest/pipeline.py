@@ -524,13 +524,15 @@ class _Spill:
         :func:`joinedup.warehouse.duckdb.load_limits`); beyond the cap it spills to the
         temporary folder, so memory does not grow with the file."""
         if self._sql is None:
-            con = duckdb.connect()
+            con = duckdb.connect(str(self.folder / "scratch.duckdb"))
             (threads,) = con.execute("SELECT current_setting('threads')").fetchone()
             limit, threads = load_limits(threads)
             con.execute(f"SET memory_limit = '{limit}'")
             con.execute(f"SET threads = {threads}")
             con.execute("SET temp_directory = ?", [str(self.folder / "duckdb.tmp")])
             con.execute("SET enable_progress_bar = false")
+            # everything written from here is ordered explicitly (ORDER BY _source_row)
+            con.execute("SET preserve_insertion_order = false")
             self._sql = con
         return self._sql
 
