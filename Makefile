@@ -28,19 +28,22 @@ docs: $(STAMP)
 	$(BIN)/joinedup settings --markdown --out docs/settings.md
 	$(BIN)/joinedup mappings --markdown --out docs/layouts.md
 
-# The virtual environment, rebuilt whenever pyproject.toml changes.
-$(STAMP): pyproject.toml
+# The virtual environment, rebuilt whenever pyproject.toml changes (after the Debian
+# packages: a fresh Debian 12 has no python3-venv).
+$(STAMP): pyproject.toml | system-packages
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-# Independent implementations the tests compare against (comorbidipy on Python 3.13).
+# Independent implementations the tests compare against (comorbidipy on Python 3.13, where
+# there is one; elsewhere the tests use its stored answers, tests/risk/comorbidipy/).
 oracles:
 	bash scripts/setup-oracles.sh
 
-# Debian packages the tests need (PostgreSQL server, Chromium), installed only if missing.
+# Debian packages the tests need (python3-venv, PostgreSQL server, Chromium, Java),
+# installed only if missing.
 system-packages:
 	bash scripts/install-system-packages.sh
 

@@ -1,30 +1,32 @@
-"""Our scores against an independent implementation: comorbidipy 0.8 (polars), run in its own
-environment (.venv-oracle, Python 3.13; create it with scripts/setup-oracles.sh).
+"""Our scores against an independent implementation: comorbidipy 0.8 (polars).
 
-A few thousand random (id, code) rows, drawn mostly from the code lists so every category
-and hierarchy rule is hit, are scored by both; ours gets the same codes untidied (dots,
-lower case, spaces). Agreement is demanded per id, score and every category, except for the
-two documented convention differences (docs/risk.md, "Differences from comorbidipy").
+3,000 people's diagnoses (about 18,000 rows, drawn mostly from the code lists so every
+category and hierarchy rule is hit) are scored by both; ours gets the same codes untidied
+(dots, lower case, spaces). Agreement is demanded per id, score and every category, except
+for the two documented convention differences (docs/risk.md, "Differences from
+comorbidipy").
+
+comorbidipy 0.8 needs Python 3.13, so its answers on these fixed inputs are kept as text in
+tests/risk/comorbidipy/ (tests/risk/comorbidipy_answers.py says how they were made and how
+to remake them) and every machine compares with them. Where the oracle is installed
+(.venv-oracle, made by scripts/setup-oracles.sh) it is run as well, and must still give
+exactly the stored answers.
 """
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import skip_or_fail
 from joinedup.risk.definitions import score_definition
-from joinedup.risk.sample import random_diagnoses, untidy
+from joinedup.risk.sample import untidy
 from joinedup.risk.scores import score_diagnoses
 
-pytestmark = [pytest.mark.integration]
+from . import comorbidipy_answers as answers
 
-ROOT = Path(__file__).resolve().parents[2]
-ORACLE_PYTHON = ROOT / ".venv-oracle" / "bin" / "python"
-RUNNER = Path(__file__).with_name("comorbidipy_runner.py")
+pytestmark = [pytest.mark.integration]
 
 CHARLSON_NAMES = {
     "ami": "myocardial_infarction",
@@ -87,22 +89,24 @@ NAMES = {
 
 @pytest.fixture(scope="module")
 def diagnoses() -> pd.DataFrame:
-    return random_diagnoses(3000, rows_per_person=6, seed=20260523)
+    return answers.diagnoses()
 
 
-def oracle(df: pd.DataFrame, score: str, tmp_path: Path) -> pd.DataFrame:
-    """comorbidipy's result for ``df`` (clean codes), one row per id, sorted by id."""
-    if not ORACLE_PYTHON.exists():
-        skip_or_fail("the comorbidipy oracle is not installed: run scripts/setup-oracles.sh")
-    source, target = tmp_path / f"in-{score}.parquet", tmp_path / f"out-{score}.parquet"
-    df.to_parquet(source, index=False)
-    subprocess.run(
-        [str(ORACLE_PYTHON), str(RUNNER), str(source), score, str(target)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return pd.read_parquet(target).sort_values("id").reset_index(drop=True)
+def oracle(answer: str, tmp_path: Path) -> pd.DataFrame:
+    """comorbidipy's result for an entry of ``answers.ANSWERS``, one row per id, sorted by
+    id: the stored answer, and where the oracle is installed, also what it gives now."""
+    kept = answers.stored(answer)
+    if answers.ORACLE_PYTHON.exists():
+        source, score = answers.ANSWERS[answer]
+        live = answers.run_oracle(answers.inputs(source), score, tmp_path)
+        try:
+            answers.same(kept, live)
+        except AssertionError as exc:
+            raise AssertionError(
+                f"comorbidipy no longer gives the stored {answer} answers: find out why, then "
+                f"regenerate them with `{answers.COMMAND}`\n{exc}"
+            ) from None
+    return kept
 
 
 def ours(df: pd.DataFrame, score: str) -> pd.DataFrame:
@@ -112,7 +116,7 @@ def ours(df: pd.DataFrame, score: str) -> pd.DataFrame:
 
 @pytest.mark.parametrize("score", ["charlson", "charlson_quan2011", "elixhauser_vw"])
 def test_comorbidity_scores_agree_per_id(diagnoses, score, tmp_path):
-    theirs = oracle(diagnoses, score, tmp_path)
+    theirs = oracle(score, tmp_path)
     mine = ours(diagnoses, score)
     assert list(mine["id"]) == list(theirs["id"])
     names = NAMES[score]
@@ -138,11 +142,9 @@ def test_comorbidity_scores_agree_per_id(diagnoses, score, tmp_path):
 
 
 def test_hfrs_agrees_per_id_on_three_character_codes(diagnoses, tmp_path):
-    three = diagnoses.assign(code=diagnoses["code"].str[:3])
-    # Random people rarely reach the high band (> 15): add one who does (22.8 points).
-    frail = pd.DataFrame({"id": 99_999, "code": ["F00", "G81", "G30", "I69", "R29"]})
-    three = pd.concat([three, frail], ignore_index=True)
-    theirs = oracle(three, "hfrs", tmp_path)
+    # Random people rarely reach the high band (> 15): the input adds one who does.
+    three = answers.three_character(diagnoses)
+    theirs = oracle("hfrs_three_character", tmp_path)
     mine = ours(three, "hfrs")
     assert list(mine["id"]) == list(theirs["id"])
     assert (mine["score"] - theirs["hfrs_score"]).abs().max() < 1e-9
@@ -153,7 +155,7 @@ def test_hfrs_agrees_per_id_on_three_character_codes(diagnoses, tmp_path):
 def test_hfrs_differs_only_by_comorbidipy_counting_a_group_once_per_code(diagnoses, tmp_path):
     """comorbidipy 0.8 counts a 3-character group once per distinct 4-character code
     (F000 and F001 give 2 x 7.1); Gilbert et al. count each group once per person."""
-    theirs = oracle(diagnoses, "hfrs", tmp_path)
+    theirs = oracle("hfrs", tmp_path)
     mine = ours(diagnoses, "hfrs")
     weights = score_definition("hfrs").weights
     d = diagnoses.drop_duplicates().assign(group=diagnoses["code"].str[:3])

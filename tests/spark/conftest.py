@@ -8,6 +8,7 @@ own session on that context, so their views never mix.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -33,8 +34,12 @@ def spark():
         import pyspark  # noqa: F401
     except ImportError:
         skip_or_fail("pyspark is not installed (pip install 'pyspark>=3.5,<4.1')")
-    if shutil.which("java") is None:
-        skip_or_fail("Java is not installed: Spark needs a JDK (17 is tested)")
+    java_home = os.environ.get("JAVA_HOME")
+    if shutil.which("java") is None and not (java_home and Path(java_home, "bin", "java").exists()):
+        skip_or_fail(
+            "Java is not installed: Spark needs Java 17 on PATH or in JAVA_HOME "
+            "(scripts/install-system-packages.sh installs openjdk-17-jre-headless)"
+        )
     from joinedup.warehouse.spark import spark_session
 
     session = spark_session("local[2]", shuffle_partitions=1)

@@ -16,6 +16,8 @@ import pytest
 from joinedup.access.roles import ROLES
 
 PASSWORD = "correct-horse-battery-1"
+#: A built-in scenario the tests run (100 Monte Carlo runs take about a second).
+SCENARIO = "reablement_after_discharge"
 warnings.filterwarnings("ignore", message=".*httpx2.*")
 
 
@@ -28,7 +30,6 @@ class WebEnv:
     practice: str  # the clinician's own practice
     other_practice: str
     nhs_numbers: set[str]  # every NHS number in the re-identification store
-    programme_loaded: bool
 
 
 @pytest.fixture(scope="session")
@@ -43,17 +44,13 @@ def web_env(tmp_path_factory: pytest.TempPathFactory) -> WebEnv:
     folder = tmp_path_factory.mktemp("web")
     result = build(SynthConfig(people=5000, years=2, seed=11), folder / "economy")
     url = f"sqlite:///{folder / 'programme.sqlite'}"
-    programme_loaded = True
-    try:
-        from joinedup.programme.demo import load_demo
-        from joinedup.programme.store import open_store
+    from joinedup.programme.demo import load_demo
+    from joinedup.programme.store import open_store
 
-        store = open_store(url)
-        with store.session() as s:
-            load_demo(s)
-        store.close()
-    except ImportError:
-        programme_loaded = False
+    store = open_store(url)
+    with store.session() as s:
+        load_demo(s)
+    store.close()
     # Many sign-ins from one test address: the per-address limit is tested on its own.
     settings = WebSettings(
         warehouse=result.warehouse_path, programme_db=url, login_attempts_per_minute=10_000
@@ -73,7 +70,7 @@ def web_env(tmp_path_factory: pytest.TempPathFactory) -> WebEnv:
     with duckdb.connect(str(settings.reidentification), read_only=True) as con:
         numbers = {r[0] for r in con.execute("SELECT nhs_number FROM identity").fetchall()}
     other = next(p for p in practices if p != practice)
-    return WebEnv(app, folder, practice, other, numbers, programme_loaded)
+    return WebEnv(app, folder, practice, other, numbers)
 
 
 def warehouse_sql(app, query: str, params: list | None = None):
@@ -126,6 +123,22 @@ def tokens(web_env):
             ]
             for role in ROLES
         }
+
+
+@pytest.fixture(scope="session")
+def scenario_run_id(web_env, tokens) -> str:
+    """The id of a real scenario run (started by the analyst), so that the result routes
+    have a run to show."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(web_env.app, base_url="https://testserver") as c:
+        r = c.post(
+            "/api/scenarios/run",
+            headers={"Authorization": f"Bearer {tokens['analyst']}"},
+            json={"scenarios": [SCENARIO], "runs": 100},
+        )
+    assert r.status_code == 200, r.text
+    return r.json()["run_id"]
 
 
 @pytest.fixture

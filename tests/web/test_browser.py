@@ -191,9 +191,7 @@ def test_practice_feed_for_its_own_clinicians_only(server, browser, web_env) -> 
     ig.close()
 
 
-def test_programme_manager_edits_a_milestone(server, browser, web_env) -> None:
-    if not web_env.programme_loaded:
-        skip_or_fail("the programme store is not available")
+def test_programme_manager_edits_a_milestone(server, browser) -> None:
     context = browser.new_context()
     page = context.new_page()
     _sign_in(page, server, "programme_manager")
@@ -228,10 +226,6 @@ def test_board_member_downloads_the_board_pack(server, browser) -> None:
 
 
 def test_analyst_runs_and_compares_scenarios(server, browser) -> None:
-    try:
-        import joinedup.scenarios.api  # noqa: F401
-    except ImportError:
-        pytest.skip("the scenarios capability is not installed yet")
     context = browser.new_context()
     page = context.new_page()
     _sign_in(page, server, "analyst")

@@ -25,8 +25,7 @@ def test_report_board_writes_html_and_excel(web_env, tmp_path) -> None:
     assert "Emergency admissions" in html and "data:image/svg+xml;base64," in html
     book = load_workbook(tmp_path / "board-pack-2026Q1.xlsx")
     assert {"Summary", "Measures", "Scenarios"} <= set(book.sheetnames)
-    if web_env.programme_loaded:
-        assert {"Workstreams", "Risks", "Decisions needed"} <= set(book.sheetnames)
+    assert {"Workstreams", "Risks", "Decisions needed"} <= set(book.sheetnames)
 
 
 def test_report_board_refuses_a_bad_quarter(web_env, tmp_path) -> None:
