@@ -18,6 +18,13 @@ def evaluate(
     k: int = typer.Option(5, "--k", min=1, help="Comparison people per enrolled person."),
     bootstrap: int = typer.Option(1000, "--bootstrap", min=100, help="Bootstrap replicates."),
     seed: int = typer.Option(20260401, "--seed", help="Seed for index dates and bootstrap."),
+    outcome: str = typer.Option(
+        "emergency_admissions",
+        "--outcome",
+        help="Outcome reported at the top level and judged by the verdict: "
+        "emergency_admissions, emergency_bed_days, ae_attendances, cost, op_attendances, "
+        "gp_appointments.",
+    ),
 ) -> None:
     """Matched difference-in-differences of a programme, beside the naive before/after
     (the published figure: the same numbers the board pack shows, small numbers
@@ -34,10 +41,14 @@ def evaluate(
     with figures:
         try:
             if output_format == "json":
-                result = figures.evaluation(programme, k=k, bootstrap=bootstrap, seed=seed)
+                result = figures.evaluation(
+                    programme, k=k, bootstrap=bootstrap, seed=seed, outcome=outcome
+                )
             else:
                 with console.status(f"matching and evaluating {programme}"):
-                    result = figures.evaluation(programme, k=k, bootstrap=bootstrap, seed=seed)
+                    result = figures.evaluation(
+                        programme, k=k, bootstrap=bootstrap, seed=seed, outcome=outcome
+                    )
         except ValueError as exc:
             raise fail(str(exc)) from None
     if output_format == "json":
@@ -75,9 +86,54 @@ def evaluate(
     for row in result["balance"]["covariates"]:
         bal.add_row(row["covariate"], f"{row['smd_before']:+.3f}", f"{row['smd_after']:+.3f}")
     show(bal)
+    _falsification_table(result)
     console.print(f"[yellow]warning:[/] {RTM_WARNING}")
     for note in result["notes"]:
         console.print(f"note: {note}")
+
+
+def _falsification_table(result: dict) -> None:
+    """The falsification tests, the E-value and the verdict in words."""
+    if result.get("verdict") is None:
+        return
+    checks = RichTable(
+        "test",
+        "rate ratio (95% CI)",
+        "interval tested",
+        "enrolled events",
+        "result",
+        title="Falsification tests (each should find no effect: a rate ratio of 1)",
+    )
+    rows = [result["placebo"], *result["negative_controls"]]
+    for c in rows:
+        if c is None:
+            continue
+        if not c["computed"]:
+            checks.add_row(c["label"], "not computed", "", "", "no events")
+            continue
+        events = "*" if c["events"] is None else f"{c['events']:,.0f}"
+        checks.add_row(
+            c["label"],
+            f"{c['rate_ratio']:.2f} ({c['lower']:.2f} to {c['upper']:.2f})",
+            f"{c['test_lower']:.2f} to {c['test_upper']:.2f} ({c['level']:.1%})",
+            events,
+            "[red]failed[/]" if c["failed"] else "passed",
+        )
+    show(checks)
+    bal = result["balance"]
+    state = "balanced" if bal["balanced"] else "NOT balanced: " + ", ".join(bal["over_limit"])
+    console.print(
+        f"balance after matching: largest |SMD| {bal['max_abs_smd_after']:.3f} "
+        f"(limit {bal['limit']}): {state}"
+    )
+    if result.get("e_value") is not None:
+        console.print(
+            f"E-value: {result['e_value']:.2f} for the estimate, "
+            f"{result['e_value_interval']:.2f} for the interval's limit nearer to 1"
+        )
+    console.print(f"[bold]verdict:[/] {result['verdict_sentence']}")
+    for caveat in result.get("caveats", []):
+        console.print(f"caveat: {caveat}")
 
 
 def _count(n: int | None) -> str:

@@ -3,8 +3,10 @@ difference-in-differences of :func:`joinedup.risk.evaluate.evaluate_programme`, 
 JSON-ready document ``Evaluation.as_dict`` gives, with small numbers suppressed.
 
 Counts of people from 1 to 7 become None; when the matched enrolled people number 1 to
-7, the outcomes (rates per person-year of a handful of people) are withheld too and a
-note says why. The matched sets (person-level) never leave.
+7, the outcomes (rates per person-year of a handful of people) are withheld too, with
+everything computed from them (the falsification tests, the E-value and the verdict),
+and a note says why. The events behind each falsification test are counts of
+admissions: from 1 to 7 they become None. The matched sets (person-level) never leave.
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ PEOPLE_COUNTS = (
 #: Top-level figures computed from the matched people's rates.
 PRIMARY_FIGURES = (
     "rate_ratio", "lower", "upper", "naive_rate_ratio", "naive_lower", "naive_upper",
-    "pre12_rate_ratio", "earlier_rate_ratio", "pre_all_rate_ratio",
+    "pre12_rate_ratio", "earlier_rate_ratio", "pre_all_rate_ratio", "e_value",
+    "e_value_interval", "verdict", "verdict_headline", "verdict_sentence", "placebo",
 )  # fmt: skip
+#: Top-level lists computed from them, withheld as empty lists.
+PRIMARY_LISTS = ("negative_controls", "verdict_reasons", "caveats")
 
 
 def _small(n: Any) -> bool:
@@ -40,15 +45,19 @@ def programme_evaluation(
     k: int = DEFAULT_K,
     bootstrap: int = DEFAULT_BOOTSTRAP,
     seed: int = DEFAULT_SEED,
+    outcome: str = "emergency_admissions",
 ) -> dict[str, Any]:
     """``evaluate_programme(...).as_dict()``, suppressed (see the module docstring).
     Raises ValueError when the programme cannot be evaluated (no enrolments, nobody
     with a full year before enrolment)."""
     from joinedup.risk.evaluate import evaluate_programme
 
-    doc = evaluate_programme(wh, programme, k=k, bootstrap=bootstrap, seed=seed).as_dict()
+    doc = evaluate_programme(
+        wh, programme, k=k, bootstrap=bootstrap, seed=seed, outcome=outcome
+    ).as_dict()
     if _small(doc["matched_enrolled"]):
         doc.update(dict.fromkeys(PRIMARY_FIGURES), outcomes={})
+        doc.update({k: [] for k in PRIMARY_LISTS})
         doc["notes"] = [
             *doc["notes"],
             f"fewer than {HIGHEST_SUPPRESSED + 1} enrolled people were matched: the outcomes "
@@ -60,4 +69,13 @@ def programme_evaluation(
     for outcome in doc["outcomes"].values():
         if _small(outcome.get("matched_sets")):
             outcome["matched_sets"] = None
+    checks = [doc.get("placebo"), *doc.get("negative_controls", [])]
+    checks += [o.get("placebo") for o in doc["outcomes"].values()]
+    for check in checks:
+        if isinstance(check, dict) and _small_events(check.get("events")):
+            check["events"] = None
     return doc
+
+
+def _small_events(n: Any) -> bool:
+    return isinstance(n, (int, float)) and LOWEST_SUPPRESSED <= n <= HIGHEST_SUPPRESSED

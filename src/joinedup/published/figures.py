@@ -140,8 +140,10 @@ class Figures(
         k: int | None = None,
         bootstrap: int | None = None,
         seed: int | None = None,
+        outcome: str = "emergency_admissions",
     ) -> dict[str, Any]:
-        """The matched difference-in-differences evaluation of ``programme``, suppressed
+        """The matched difference-in-differences evaluation of ``programme``, with its
+        falsification tests, E-value and verdict for ``outcome``, suppressed
         (:func:`joinedup.published.evaluation.programme_evaluation`; the defaults are
         those of ``joinedup evaluate``). ValueError when it cannot be evaluated."""
         import joinedup.published.evaluation as ev
@@ -150,7 +152,8 @@ class Figures(
         bootstrap = ev.DEFAULT_BOOTSTRAP if bootstrap is None else bootstrap
         seed = ev.DEFAULT_SEED if seed is None else seed
         return self.figure(
-            f"evaluation:{programme}:{k}:{bootstrap}:{seed}",
-            ev.programme_evaluation, self.wh, programme, k, bootstrap, seed,
+            # "v2": the document gained the falsification tests, E-value and verdict.
+            f"evaluation-v2:{programme}:{outcome}:{k}:{bootstrap}:{seed}",
+            ev.programme_evaluation, self.wh, programme, k, bootstrap, seed, outcome,
             persist=True,
         )  # fmt: skip

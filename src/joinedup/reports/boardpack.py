@@ -266,6 +266,20 @@ def evaluations(figures: Figures) -> list[dict[str, Any]]:
     return out
 
 
+def _evaluation_row(e: dict[str, Any]) -> dict[str, Any]:
+    """One programme's evaluation as flat cells (the published document is not changed)."""
+    row = dict(e)
+    placebo = e.get("placebo") or {}
+    for key in ("rate_ratio", "lower", "upper"):
+        row[f"placebo_{key}"] = placebo.get(key)
+    controls = e.get("negative_controls") or []
+    row["negative_controls_failed"] = (
+        ", ".join(c["label"] for c in controls if c.get("failed")) or "none" if controls else None
+    )
+    row["max_abs_smd_after"] = (e.get("balance") or {}).get("max_abs_smd_after")
+    return row
+
+
 def _context(pack: BoardPack) -> dict[str, Any]:
     from joinedup.risk.evaluate import RTM_WARNING
 
@@ -467,9 +481,12 @@ def to_xlsx(pack: BoardPack) -> bytes:
     _sheet(
         wb,
         "Evaluations",
-        pack.evaluations,
+        [_evaluation_row(e) for e in pack.evaluations],
         ["programme", "enrolled", "matched_enrolled", "comparison_people", "rate_ratio",
-         "lower", "upper", "naive_rate_ratio", "naive_lower", "naive_upper", "reason"],
+         "lower", "upper", "naive_rate_ratio", "naive_lower", "naive_upper", "verdict",
+         "verdict_sentence", "placebo_rate_ratio", "placebo_lower", "placebo_upper",
+         "negative_controls_failed", "max_abs_smd_after", "e_value", "e_value_interval",
+         "reason"],
     )  # fmt: skip
     _measure_data(wb, pack.measure_data)
     sc = wb.create_sheet("Scenarios")

@@ -1,0 +1,223 @@
+"""Operating characteristics of the person-level evaluation over many economies.
+
+For each size, seed and planted effect, an economy is built, telephone care management
+(or the hand-made world's programme) is evaluated, and the result is set against the
+truth the economy planted. The summary per setting gives the mean bias of the log rate
+ratio, the coverage of the 95% interval, the share of intervals that exclude no effect,
+how often each falsification test failed, and the verdicts.
+
+Two kinds of economy:
+
+- ``synth``: ``joinedup synth`` economies (3 years), effect planted by
+  ``--programme-effect``: everything the generator does (frailty the data do not show,
+  age, seasons, readmissions, the last months of life, case finding).
+- ``world``: the hand-made worlds of ``tests/risk/evaluation_worlds.py`` on one synthetic
+  economy per size: emergency admissions at a steady rate per person, case finding on
+  frailty and last year's admissions, the effect known exactly; ``--trends`` adds worlds
+  where case finding prefers people whose admissions rise (or fall) by that much a year.
+
+    python benchmarks/evaluation_study.py --kind synth --sizes 60000 --seeds 1 2 3 \
+        --effects 1.0 0.8 [--out study.csv] [--write-results]
+    python benchmarks/evaluation_study.py --kind world --sizes 20000 --seeds 1 2 3 4 5 \
+        --effects 1.0 0.8 --trends 0 0.6 -0.6
+
+Each row is appended to ``--out`` (CSV) as soon as it is measured, so a long study can
+be stopped and its rows kept. ``--write-results`` writes the summary into
+benchmarks/RESULTS.md ("Evaluation operating characteristics").
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).parent
+VERDICTS = ("benefit", "harm", "no_clear_effect", "inconclusive")
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+
+def _row(kind, people, seed, effect, trend, doc, seconds, years=3) -> dict:
+    p = doc["placebo"] or {}
+    controls = doc["negative_controls"]
+    return {
+        "kind": kind,
+        "people": people,
+        "years": years,
+        "seed": seed,
+        "effect": effect,
+        "trend": trend,
+        "enrolled": doc["enrolled"],
+        "matched_sets": doc["outcomes"]["emergency_admissions"]["matched_sets"],
+        "rate_ratio": doc["rate_ratio"],
+        "lower": doc["lower"],
+        "upper": doc["upper"],
+        "naive_rate_ratio": doc["naive_rate_ratio"],
+        "placebo_rate_ratio": p.get("rate_ratio"),
+        "placebo_lower": p.get("lower"),
+        "placebo_upper": p.get("upper"),
+        "placebo_failed": bool(p.get("failed")),
+        "controls_failed": sum(bool(c["failed"]) for c in controls),
+        "max_abs_smd": doc["balance"]["max_abs_smd_after"],
+        "verdict": doc["verdict"],
+        "e_value": doc["e_value"],
+        "seconds": round(seconds, 1),
+    }
+
+
+def synth_run(people: int, seed: int, effect: float, bootstrap: int, years: int = 3) -> dict:
+    """Build one synthetic economy, evaluate telephone care management."""
+    from joinedup.risk.evaluate import evaluate_programme
+    from joinedup.synth import SynthConfig, build
+    from joinedup.warehouse import open_warehouse
+
+    with tempfile.TemporaryDirectory(prefix="evalstudy-") as tmp:
+        config = SynthConfig(people=people, years=years, seed=seed).with_programme_effect(effect)
+        built = build(config, Path(tmp))
+        with open_warehouse(built.warehouse_path, read_only=True) as wh:
+            return evaluate_programme(
+                wh, "telephone_care_management", bootstrap=bootstrap
+            ).as_dict()
+
+
+def world_run(base: Path, seed: int, effect: float, trend: float, bootstrap: int, enrolled: int):
+    """One hand-made world on the economy ``base``."""
+    from tests.risk import evaluation_worlds as worlds
+
+    from joinedup.risk.evaluate import evaluate_programme
+    from joinedup.warehouse import open_warehouse
+
+    with tempfile.TemporaryDirectory(prefix="evalworld-") as tmp:
+        path = Path(tmp) / "world.duckdb"
+        worlds.rewrite(
+            base, path, effect=effect, enrolled=enrolled, seed=seed, trend_per_year=trend
+        )
+        with open_warehouse(path, read_only=True) as wh:
+            return evaluate_programme(wh, worlds.PROGRAMME, bootstrap=bootstrap).as_dict()
+
+
+def summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per setting: bias, coverage, significance, falsification and verdicts."""
+    out = []
+    keys = ["kind", "people", "years", "effect", "trend"]
+    for key, g in rows.groupby(keys, sort=True):
+        truth = g.effect.iloc[0]
+        log_rr = np.log(g.rate_ratio.astype(float))
+        counts = g.verdict.value_counts()
+        out.append(
+            {
+                **dict(zip(keys, key, strict=True)),
+                "economies": len(g),
+                "mean_rate_ratio": round(float(np.exp(log_rr.mean())), 3),
+                "mean_bias_log": round(float(log_rr.mean() - math.log(truth)), 3),
+                "sd_log": round(float(log_rr.std(ddof=1)), 3) if len(g) > 1 else None,
+                "coverage": round(float(((g.lower <= truth) & (truth <= g.upper)).mean()), 2),
+                "excludes_1": round(float(((g.upper < 1) | (g.lower > 1)).mean()), 2),
+                "placebo_failed": round(float(g.placebo_failed.mean()), 2),
+                "controls_failed": round(float((g.controls_failed > 0).mean()), 2),
+                "unbalanced": round(float((g.max_abs_smd > 0.1).mean()), 2),
+                **{v: int(counts.get(v, 0)) for v in VERDICTS},
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """A Markdown table (no extra dependency)."""
+    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    for row in table.itertuples(index=False):
+        lines.append("| " + " | ".join("" if v is None else str(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--kind", choices=("synth", "world"), default="world")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[20_000])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--effects", type=float, nargs="+", default=[1.0, 0.8])
+    ap.add_argument("--trends", type=float, nargs="+", default=[0.0], help="world only")
+    ap.add_argument("--enrolled", type=int, default=1000, help="world only")
+    ap.add_argument("--years", type=int, default=3, help="years of data")
+    ap.add_argument("--bootstrap", type=int, default=400)
+    ap.add_argument("--out", type=Path, default=None, help="CSV of every economy's result")
+    ap.add_argument("--write-results", action="store_true")
+    args = ap.parse_args()
+
+    rows: list[dict] = []
+    writer = None
+    handle = args.out.open("a", newline="") if args.out else None
+    for people in args.sizes:
+        base_dir = None
+        if args.kind == "world":
+            from joinedup.synth import SynthConfig, build
+
+            base_dir = tempfile.TemporaryDirectory(prefix="evalbase-")
+            config = SynthConfig(people=people, years=args.years, seed=5)
+            base = build(config, Path(base_dir.name))
+        for trend in args.trends if args.kind == "world" else [0.0]:
+            for effect in args.effects:
+                for seed in args.seeds:
+                    t = time.perf_counter()
+                    if args.kind == "synth":
+                        doc = synth_run(people, seed, effect, args.bootstrap, args.years)
+                    else:
+                        doc = world_run(
+                            base.warehouse_path,
+                            seed,
+                            effect,
+                            trend,
+                            args.bootstrap,
+                            args.enrolled,
+                        )
+                    seconds = time.perf_counter() - t
+                    row = _row(args.kind, people, seed, effect, trend, doc, seconds, args.years)
+                    rows.append(row)
+                    print(
+                        f"{args.kind} n={people:,} years={args.years} seed={seed} "
+                        f"effect={effect} trend={trend}: "
+                        f"{row['rate_ratio']:.3f} ({row['lower']:.3f} to {row['upper']:.3f}), "
+                        f"placebo {row['placebo_rate_ratio']:.3f} "
+                        f"({row['placebo_lower']:.3f} to {row['placebo_upper']:.3f}), "
+                        f"max |SMD| {row['max_abs_smd']:.3f}, {row['verdict']} "
+                        f"[{row['seconds']:.0f} s]",
+                        flush=True,
+                    )
+                    if handle is not None:
+                        if writer is None:
+                            writer = csv.DictWriter(handle, fieldnames=list(row))
+                            if handle.tell() == 0:
+                                writer.writeheader()
+                        writer.writerow(row)
+                        handle.flush()
+        if base_dir is not None:
+            base_dir.cleanup()
+    if handle is not None:
+        handle.close()
+    table = summary(pd.DataFrame(rows))
+    print(table.to_string(index=False))
+    if args.write_results:
+        from results import write_section
+
+        body = (
+            "Person-level evaluation (matched difference-in-differences of emergency "
+            "admissions, docs/evaluation.md) against the effect each economy planted. "
+            "mean_bias_log: mean log rate ratio minus the log of the truth; coverage: share "
+            "of 95% intervals containing the truth; excludes_1: share of intervals "
+            "excluding no effect; placebo_failed / controls_failed / unbalanced: share of "
+            "economies where that falsification test failed; then the verdicts.\n\n"
+            + markdown(table)
+        )
+        write_section("Evaluation operating characteristics", body)
+
+
+if __name__ == "__main__":
+    main()
