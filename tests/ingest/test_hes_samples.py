@@ -186,24 +186,16 @@ def test_a_key_bridge_links_pseudonymised_and_nhs_number_files(tmp_path):
         [["S1", people[0], "RXX", "2024-01-01", "2024-01-02", "21", "1", "I500", ""]],
     )
     hes_rows = [dict(r) for r in _rows(APC)[:2]]
-    hes_rows[0].update(
-        PSEUDO_HESID="HES-A",
-        EPIORDER="1",
-        ADMIDATE="2024-03-01",
-        DISDATE="2024-03-02",
-        DISDEST="19",
-        SITETRET="",
-        ADMIMETH="21",
-    )
-    hes_rows[1].update(
-        PSEUDO_HESID="HES-B",
-        EPIORDER="1",
-        ADMIDATE="2024-03-01",
-        DISDATE="2024-03-02",
-        DISDEST="19",
-        SITETRET="",
-        ADMIMETH="21",
-    )
+    for row, hesid in zip(hes_rows, ("HES-A", "HES-B"), strict=True):
+        row.update(
+            PSEUDO_HESID=hesid,
+            EPIORDER="1",
+            ADMIDATE="2024-03-01",
+            DISDATE="2024-03-02",
+            DISDEST="19",
+            SITETRET="",
+            ADMIMETH="21",
+        )
     hes_file = tmp_path / "hes_apc_x.csv"
     with open(hes_file, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(hes_rows[0]))
