@@ -1,4 +1,4 @@
-"""Operating characteristics of the person-level evaluation over many economies.
+"""Operating characteristics of the evaluations over many economies.
 
 For each size, seed and planted effect, an economy is built, telephone care management
 (or the hand-made world's programme) is evaluated, and the result is set against the
@@ -11,6 +11,11 @@ Two kinds of economy:
 - ``synth``: ``joinedup synth`` economies (3 years), effect planted by
   ``--programme-effect``: everything the generator does (frailty the data do not show,
   age, seasons, readmissions, the last months of life, case finding).
+- ``place``: ``joinedup synth`` economies with the area effect set by ``--effects``
+  (``--area-effect``), the integrated neighbourhood teams evaluated at area level
+  (:mod:`joinedup.risk.place`); in its rows ``enrolled`` is the units started,
+  ``matched_sets`` the units never started, ``controls_failed`` the pre-trend test and
+  ``naive_rate_ratio`` the synthetic control's estimate.
 - ``world``: the hand-made worlds of ``tests/risk/evaluation_worlds.py`` on one synthetic
   economy per size: emergency admissions at a steady rate per person, case finding on
   frailty and last year's admissions, the effect known exactly; ``--trends`` adds worlds
@@ -20,6 +25,8 @@ Two kinds of economy:
         --effects 1.0 0.8 [--out study.csv] [--write-results]
     python benchmarks/evaluation_study.py --kind world --sizes 20000 --seeds 1 2 3 4 5 \
         --effects 1.0 0.8 --trends 0 0.6 -0.6
+    python benchmarks/evaluation_study.py --kind place --sizes 200000 --seeds 1 2 3 \
+        --effects 1.0 0.85
 
 Each row is appended to ``--out`` (CSV) as soon as it is measured, so a long study can
 be stopped and its rows kept. ``--write-results`` writes the summary into
@@ -88,6 +95,49 @@ def synth_run(people: int, seed: int, effect: float, bootstrap: int, years: int 
             ).as_dict()
 
 
+def place_run(people: int, seed: int, effect: float, bootstrap: int, years: int = 3) -> dict:
+    """Build one synthetic economy with ``effect`` as its area effect, evaluate the
+    integrated neighbourhood teams at area level."""
+    from joinedup.risk.place import evaluate_place
+    from joinedup.synth import SynthConfig, build
+    from joinedup.warehouse import open_warehouse
+
+    with tempfile.TemporaryDirectory(prefix="evalstudy-") as tmp:
+        config = SynthConfig(people=people, years=years, seed=seed).with_area_effect(effect)
+        built = build(config, Path(tmp))
+        with open_warehouse(built.warehouse_path, read_only=True) as wh:
+            doc = evaluate_place(wh, "integrated_neighbourhood_teams", bootstrap=bootstrap)
+            return doc.as_dict()
+
+
+def _place_row(people, seed, effect, doc, seconds, years=3) -> dict:
+    p = doc["placebo"]
+    sc = doc["synthetic_control"] or {}
+    return {
+        "kind": "place",
+        "people": people,
+        "years": years,
+        "seed": seed,
+        "effect": effect,
+        "trend": 0.0,
+        "enrolled": doc["units_started"],
+        "matched_sets": doc["units_never_started"],
+        "rate_ratio": doc["rate_ratio"],
+        "lower": doc["lower"],
+        "upper": doc["upper"],
+        "naive_rate_ratio": sc.get("rate_ratio"),
+        "placebo_rate_ratio": p["rate_ratio"],
+        "placebo_lower": p["lower"],
+        "placebo_upper": p["upper"],
+        "placebo_failed": bool(p["failed"]),
+        "controls_failed": int(bool(doc["pre_trend"]["failed"])),
+        "max_abs_smd": 0.0,
+        "verdict": doc["verdict"],
+        "e_value": doc["e_value"],
+        "seconds": round(seconds, 1),
+    }
+
+
 def world_run(base: Path, seed: int, effect: float, trend: float, bootstrap: int, enrolled: int):
     """One hand-made world on the economy ``base``."""
     from tests.risk import evaluation_worlds as worlds
@@ -140,7 +190,7 @@ def markdown(table: pd.DataFrame) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--kind", choices=("synth", "world"), default="world")
+    ap.add_argument("--kind", choices=("synth", "world", "place"), default="world")
     ap.add_argument("--sizes", type=int, nargs="+", default=[20_000])
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--effects", type=float, nargs="+", default=[1.0, 0.8])
@@ -167,7 +217,12 @@ def main() -> None:
             for effect in args.effects:
                 for seed in args.seeds:
                     t = time.perf_counter()
-                    if args.kind == "synth":
+                    if args.kind == "place":
+                        doc = place_run(people, seed, effect, args.bootstrap, args.years)
+                        row = _place_row(
+                            people, seed, effect, doc, time.perf_counter() - t, args.years
+                        )
+                    elif args.kind == "synth":
                         doc = synth_run(people, seed, effect, args.bootstrap, args.years)
                     else:
                         doc = world_run(
@@ -179,7 +234,8 @@ def main() -> None:
                             args.enrolled,
                         )
                     seconds = time.perf_counter() - t
-                    row = _row(args.kind, people, seed, effect, trend, doc, seconds, args.years)
+                    if args.kind != "place":
+                        row = _row(args.kind, people, seed, effect, trend, doc, seconds, args.years)
                     rows.append(row)
                     print(
                         f"{args.kind} n={people:,} years={args.years} seed={seed} "
@@ -216,7 +272,16 @@ def main() -> None:
             "economies where that falsification test failed; then the verdicts.\n\n"
             + markdown(table)
         )
-        write_section("Evaluation operating characteristics", body)
+        if args.kind == "place":
+            body = (
+                "Place-based evaluation (imputation difference-in-differences of emergency "
+                "admissions of people aged 65 and over, docs/evaluation.md) against the area "
+                "effect each economy planted; columns as for the person-level study, with "
+                "controls_failed the pre-trend test.\n\n" + markdown(table)
+            )
+            write_section("Place-based evaluation operating characteristics", body)
+        else:
+            write_section("Evaluation operating characteristics", body)
 
 
 if __name__ == "__main__":

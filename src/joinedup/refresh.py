@@ -11,7 +11,7 @@
 4. **publish** every published figure (:func:`joinedup.published.publish.steps`:
    measures, headline, inequalities, population, segments, tiers and risk,
    opportunities, practice profiles, the plan scenario), dropping older states' figures;
-5. **evaluation** of each programme with enrolments (the published figure
+5. **evaluation** of each programme with enrolments or a rollout (the published figure
    :meth:`joinedup.published.Figures.evaluation`);
 6. **board pack** for the latest complete quarter (or the one asked for), written as
    HTML, PDF and Excel (:mod:`joinedup.reports.boardpack`).
@@ -409,7 +409,7 @@ def refresh(
 
         names = figures.programmes()
         if not names:
-            run.skip("evaluation", "no programme enrolments")
+            run.skip("evaluation", "no programme enrolments or rollouts")
         elif not run.fresh("evaluation", state, kept()):
             run.run("evaluation", lambda note: _evaluate(figures, names, note), state)
 

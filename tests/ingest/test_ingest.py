@@ -381,3 +381,22 @@ def test_parquet_and_folders_load_like_csv(tmp_path, env):
         ("C1", None),
         ("P1", 10.5),
     ]
+
+
+def test_a_place_based_rollout_loads_by_its_headers_and_ends_after_it_starts(tmp_path, env):
+    header = ["programme", "unit_level", "unit_code", "started_on", "ended_on"]
+    rows = [
+        ["integrated_neighbourhood_teams", "practice", "Z10001", "2024-04-01", ""],
+        ["integrated_neighbourhood_teams", "cluster", "FP01-C1", "2024-04-01", "2025-03-31"],
+        ["integrated_neighbourhood_teams", "practice", "Z10002", "2024-04-01", "2024-03-31"],
+        ["integrated_neighbourhood_teams", "ward", "W1", "2024-04-01", ""],
+        ["integrated_neighbourhood_teams", "practice", "Z10001", "2024-10-01", ""],
+    ]
+    path = write_csv(tmp_path / "programme_rollout.csv", header, rows)
+    [report] = ingest([path], **env)  # recognised by its canonical headers
+    assert report.table == "programme_rollout"
+    assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (5, 2, 3)
+    q = _query(env, "SELECT source_row, field, reason FROM quarantine ORDER BY source_row")
+    assert q[0][:2] == (3, "ended_on") and "end on or after start" in q[0][2]
+    assert q[1][:2] == (4, "unit_level") and "UNIT_LEVEL" in q[1][2]
+    assert q[2][:2] == (5, "unit_code") and "unique" in q[2][2]

@@ -69,10 +69,12 @@ EXPECTED_TABLES = {
     "practice.csv": "practice",
     "gp_appointment.parquet": "gp_appointment",
     "programme_enrolment.csv": "programme_enrolment",
+    "programme_rollout.csv": "programme_rollout",
 }
 # Tables whose rows must come back exactly (all columns but batch_id).
 SAME_ROWS = ("organisation", "footprint", "lsoa", "practice", "person", "gp_appointment",
-             "community_contact", "programme_enrolment", "feedback_response")  # fmt: skip
+             "community_contact", "programme_enrolment", "programme_rollout",
+             "feedback_response")  # fmt: skip
 # Spells that HES cannot tell apart (see NOT_CARRIED["apc_spell"]).
 TWINS = """(SELECT person_id, provider_code, admitted_on FROM e.apc_spell
             GROUP BY ALL HAVING count(*) > 1)"""

@@ -74,7 +74,7 @@ def test_an_old_database_upgrades_keeping_users_and_audit(store_url: str, before
     old.dispose()
 
     engine = make_accounts_engine(store_url)
-    assert current_revision(engine) == head_revision() == "0003"
+    assert current_revision(engine) == head_revision() == "0004"
     assert set(inspect(engine).get_table_names()) >= ACCESS_TABLES
     assert [u.username for u in list_users(engine)] == ["alice"]
     with engine.connect() as con:

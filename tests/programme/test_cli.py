@@ -151,7 +151,7 @@ def test_init_upgrades_an_old_store_and_bad_urls_are_explained(tmp_path: Path) -
     engine = make_engine(url)
     migrate(engine, "0001")
     engine.dispose()
-    assert "migrated 0001 -> 0003" in run("init", "--db", url).stdout
-    assert "up to date (revision 0003)" in run("migrate", "--db", url).stdout
+    assert "migrated 0001 -> 0004" in run("init", "--db", url).stdout
+    assert "up to date (revision 0004)" in run("migrate", "--db", url).stdout
     bad = run("workstreams", "--db", "mysql://x@localhost/db", code=1)
     assert "runs on sqlite or postgresql, not mysql" in bad.stderr

@@ -43,7 +43,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 def test_same_seed_same_bytes_other_seed_other_pseudonyms(economy, tmp_path):
     a, b, c = (_write(economy, tmp_path / n, seed) for n, seed in (("a", 3), ("b", 3), ("c", 4)))
     assert _files(a.folder) == _files(b.folder)
-    assert len(a.files) == 17 and set(a.bridges) == set(SCHEMES)
+    assert len(a.files) == 18 and set(a.bridges) == set(SCHEMES)
     hesids = {r["PSEUDO_HESID"] for r in _rows(a.folder / "hes_op.txt", "|")}
     assert hesids.isdisjoint(r["PSEUDO_HESID"] for r in _rows(c.folder / "hes_op.txt", "|"))
     assert _rows(a.folder / "ecds.csv") == _rows(c.folder / "ecds.csv")  # NHS numbers

@@ -34,9 +34,12 @@ def _frames(config: SynthConfig) -> dict[str, pd.DataFrame]:
     years=st.integers(min_value=1, max_value=4),
     seed=st.integers(min_value=0, max_value=2**31),
     effect=st.sampled_from([0.5, 0.8, 1.0, 1.3]),
+    area=st.sampled_from([0.5, 0.85, 1.0, 1.4]),
 )
-def test_generator_invariants(people, years, seed, effect):
-    config = SynthConfig(people=people, years=years, seed=seed, programme_effect=effect)
+def test_generator_invariants(people, years, seed, effect, area):
+    config = SynthConfig(
+        people=people, years=years, seed=seed, programme_effect=effect, area_effect=area
+    )
     f = _frames(config)
     person = f["person"].set_index("person_id")
     death = pd.to_datetime(person["date_of_death"])

@@ -1,7 +1,7 @@
 """Headless Chromium (Debian's, driven by Playwright's Python API; never a downloaded
-browser): sign in as each role, walk every page in the navigation, edit a milestone,
-download the board pack. Screenshots go to test-artifacts/web/ (gitignored) or
-$JOINEDUP_TEST_ARTIFACTS."""
+browser): sign in as each role, walk every page in the navigation (an evaluation with
+its charts too), edit a milestone, download the board pack. Screenshots go to
+test-artifacts/web/ (gitignored) or $JOINEDUP_TEST_ARTIFACTS."""
 
 from __future__ import annotations
 
@@ -113,6 +113,15 @@ def test_role_walks_every_page(server, browser, web_env, role) -> None:
         page.goto(f"{server}/measures/emergency_admissions")
         assert page.locator("img.app-chart").first.evaluate("i => i.naturalWidth") > 0
         page.screenshot(path=str(out / "measure_detail.png"), full_page=True)
+        # Is it working? A place-based programme's page loads with every chart drawn.
+        page.goto(f"{server}/evaluation")
+        page.get_by_role("link", name="Integrated neighbourhood teams").click()
+        page.wait_for_url(f"{server}/evaluation/integrated_neighbourhood_teams")
+        charts = page.locator("img.app-chart")
+        assert charts.count() == 3  # the tests, the event study, the synthetic control
+        for i in range(charts.count()):
+            assert charts.nth(i).evaluate("i => i.complete && i.naturalWidth") > 0, i
+        page.screenshot(path=str(out / "evaluation_detail.png"), full_page=True)
     context.close()
     assert not external, f"requests left the app: {external[:3]}"
     assert not failed, f"failed requests: {failed[:3]}"

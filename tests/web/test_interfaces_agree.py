@@ -246,3 +246,31 @@ def test_only_feedback_measures_carry_response_columns(web_env, clients) -> None
     assert "* responses" not in page and ">Responses<" not in page
     fft = clients["analyst"].get("/api/measures/fft_positive_ae").json()["rows"]
     assert "responses" in fft[0] and "response_rate" in fft[0]
+
+
+@pytest.mark.parametrize(
+    "programme", ["telephone_care_management", "integrated_neighbourhood_teams"]
+)
+def test_evaluations_agree(web_env, clients, programme) -> None:
+    """`joinedup evaluate --format json` (its own Figures over the same warehouse), the
+    API and the published figure give one document; the evaluation page and the board
+    pack workbook show its verdict and estimate."""
+    from openpyxl import load_workbook
+
+    warehouse = str(web_env.app.state.settings.warehouse)
+    r = CliRunner().invoke(
+        cli, ["evaluate", "--programme", programme, "--format", "json", "--warehouse", warehouse]
+    )
+    assert r.exit_code == 0, r.output
+    mine = json.loads(r.stdout)
+    api = clients["analyst"].get(f"/api/evaluations/{programme}").json()
+    published = json.loads(json.dumps(web_env.app.state.figures.evaluation(programme)))
+    assert mine == api == published
+    page = clients["analyst"].get("/evaluation").text
+    row = page.split(f'data-programme="{programme}"', 1)[1].split(">", 1)[0]
+    assert f'data-verdict="{api["verdict"]}" data-rate-ratio="{api["rate_ratio"]}"' in row
+    book = clients["board"].get("/board-pack/2026Q1.xlsx")
+    rows = list(load_workbook(io.BytesIO(book.content))["Evaluations"].values)
+    sheet = {v[0]: dict(zip(rows[0], v, strict=True)) for v in rows[1:]}[programme]
+    for key in ("verdict", "rate_ratio", "lower", "upper", "e_value"):
+        assert sheet[key] == api[key], key

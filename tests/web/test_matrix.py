@@ -18,6 +18,9 @@ from .conftest import SCENARIO, csrf_of
 pytestmark = pytest.mark.integration
 
 MEASURE = "emergency_admissions"
+#: The economy's two programmes: one of enrolled people, one started practice by practice.
+PERSON_PROGRAMME = "telephone_care_management"
+PLACE_PROGRAMME = "integrated_neighbourhood_teams"
 
 #: What an allowed role gets from a route that does not answer 200, and why.
 ALLOWED: dict[str, int] = {
@@ -83,6 +86,14 @@ def sample_requests(env, run_id: str) -> dict[str, tuple[str, str]]:
         "board_pack_download": ("GET", f"/board-pack/{quarter(env)}.xlsx"),
         "opportunity_page": ("GET", "/opportunity"),
         "opportunity_measure_page": ("GET", f"/opportunity/{MEASURE}?by=footprint"),
+        "evaluation_page": ("GET", "/evaluation"),
+        "evaluation_programme_page": ("GET", f"/evaluation/{PLACE_PROGRAMME}"),
+        "evaluation_event_study_svg": ("GET", f"/evaluation/{PLACE_PROGRAMME}/event-study.svg"),
+        "evaluation_synthetic_control_svg": (
+            "GET",
+            f"/evaluation/{PLACE_PROGRAMME}/synthetic-control.svg",
+        ),
+        "evaluation_tests_svg": ("GET", f"/evaluation/{PERSON_PROGRAMME}/tests.svg"),
         "practices_page": ("GET", "/practices"),
         "practice_mine": ("GET", "/practices/mine"),
         "practice_profile_page": ("GET", f"/practices/{env.practice}"),
@@ -104,6 +115,8 @@ def sample_requests(env, run_id: str) -> dict[str, tuple[str, str]]:
         "api_audit": ("GET", "/api/audit"),
         "api_opportunity": ("GET", "/api/opportunity?by=footprint"),
         "api_opportunity_measure": ("GET", f"/api/opportunity/{MEASURE}"),
+        "api_evaluations": ("GET", "/api/evaluations"),
+        "api_evaluation": ("GET", f"/api/evaluations/{PERSON_PROGRAMME}"),
         "api_practices": ("GET", "/api/practices"),
         "api_practice_profile": ("GET", f"/api/practices/{env.practice}/profile"),
         "api_practice_feed": ("GET", f"/api/practices/{env.practice}/feed?days=7"),

@@ -171,12 +171,23 @@ def _show(warehouse: Path) -> None:
                     highlight=False,
                 )
         ev = figures.evaluation("telephone_care_management")
+        place = (
+            figures.evaluation("integrated_neighbourhood_teams")
+            if "integrated_neighbourhood_teams" in figures.place_programmes()
+            else None
+        )
     console.print(
         f"Telephone care management, emergency admissions: matched rate ratio "
         f"{ev['rate_ratio']:.2f} ({ev['lower']:.2f} to {ev['upper']:.2f}); "
-        f"naive before/after {ev['naive_rate_ratio']:.2f}"
+        f"naive before/after {ev['naive_rate_ratio']:.2f}; {ev['verdict_headline']}"
     )
     console.print(f"[yellow]{RTM_WARNING}[/]")
+    if place and place["rate_ratio"] is not None:
+        console.print(
+            f"Integrated neighbourhood teams, emergency admissions at 65+: rate ratio "
+            f"{place['rate_ratio']:.2f} ({place['lower']:.2f} to {place['upper']:.2f}) "
+            f"against practices yet to start; {place['verdict_headline']}"
+        )
 
 
 def _n(value: object, fmt: str) -> str:

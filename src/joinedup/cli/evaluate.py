@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 import typer
@@ -16,43 +17,71 @@ def evaluate(
     warehouse: Path = WarehouseOption,
     output_format: str = typer.Option("table", "--format", "-f", help="table | json"),
     k: int = typer.Option(5, "--k", min=1, help="Comparison people per enrolled person."),
-    bootstrap: int = typer.Option(1000, "--bootstrap", min=100, help="Bootstrap replicates."),
+    bootstrap: int = typer.Option(
+        1000,
+        "--bootstrap",
+        min=100,
+        help="Bootstrap replicates (person-level programmes; a place-based programme's "
+        "interval is the jackknife's).",
+    ),
     seed: int = typer.Option(20260401, "--seed", help="Seed for index dates and bootstrap."),
     outcome: str = typer.Option(
         "emergency_admissions",
         "--outcome",
         help="Outcome reported at the top level and judged by the verdict: "
         "emergency_admissions, emergency_bed_days, ae_attendances, cost, op_attendances, "
-        "gp_appointments.",
+        "gp_appointments, deaths (deaths: a matched comparison after the index date, no "
+        "baseline).",
+    ),
+    eligibility: Path = typer.Option(
+        None,
+        "--eligibility",
+        help="YAML definition of the programme's eligibility (min_age, max_age, "
+        "conditions_any, min_conditions, min_emergency_admissions); by default it is read "
+        "from who was enrolled.",
     ),
 ) -> None:
     """Matched difference-in-differences of a programme, beside the naive before/after
     (the published figure: the same numbers the board pack shows, small numbers
-    suppressed)."""
+    suppressed), with its falsification tests, E-value and verdict.
+
+    A place-based programme (one with a rollout in programme_rollout, such as
+    integrated_neighbourhood_teams) is evaluated at area level instead: a staggered
+    difference-in-differences (imputation estimator) of emergency admissions of people
+    aged 65 and over, its event study, placebo and pre-trend test, and a synthetic
+    control for the first unit to start (--k and --outcome do not apply)."""
     from joinedup.published import Figures
     from joinedup.risk.evaluate import RTM_WARNING
 
     if output_format not in ("table", "json"):
         raise fail(f"--format {output_format!r}: expected table or json")
+    rules = None
+    if eligibility is not None:
+        from joinedup.risk.eligibility import load
+
+        try:
+            rules = load(eligibility, programme)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
     try:
         figures = Figures(warehouse_path(warehouse))
     except FileNotFoundError as exc:
         raise fail(str(exc)) from None
-    with figures:
+    quiet = output_format == "json"
+    status = nullcontext() if quiet else console.status(f"evaluating {programme}")
+    with figures, status:
         try:
-            if output_format == "json":
-                result = figures.evaluation(
-                    programme, k=k, bootstrap=bootstrap, seed=seed, outcome=outcome
-                )
-            else:
-                with console.status(f"matching and evaluating {programme}"):
-                    result = figures.evaluation(
-                        programme, k=k, bootstrap=bootstrap, seed=seed, outcome=outcome
-                    )
+            result = figures.evaluation(
+                programme, k=k, bootstrap=bootstrap, seed=seed, outcome=outcome,
+                eligibility=rules,
+            )  # fmt: skip
         except ValueError as exc:
             raise fail(str(exc)) from None
     if output_format == "json":
         typer.echo(json.dumps(result, indent=2))
+        return
+    if result.get("kind") == "place":
+        _place(result)
         return
     console.print(
         f"[bold]{programme}[/]: {_count(result['enrolled'])} enrolled, "
@@ -75,11 +104,11 @@ def evaluate(
     for o in result["outcomes"].values():
         table.add_row(
             o["label"],
-            f"{o['rate_ratio']:.2f} ({o['lower']:.2f} to {o['upper']:.2f})",
-            f"{o['pre12_rate_ratio']:.2f} ({o['pre12_lower']:.2f} to {o['pre12_upper']:.2f})",
-            f"{o['naive_rate_ratio']:.2f} ({o['naive_lower']:.2f} to {o['naive_upper']:.2f})",
-            f"{o['enrolled_pre']:,.2f} -> {o['enrolled_post']:,.2f}",
-            f"{o['comparison_pre']:,.2f} -> {o['comparison_post']:,.2f}",
+            _ci(o["rate_ratio"], o["lower"], o["upper"]),
+            _ci(o["pre12_rate_ratio"], o["pre12_lower"], o["pre12_upper"]),
+            _ci(o["naive_rate_ratio"], o["naive_lower"], o["naive_upper"]),
+            _arrow(o["enrolled_pre"], o["enrolled_post"]),
+            _arrow(o["comparison_pre"], o["comparison_post"]),
         )
     show(table)
     bal = RichTable("covariate", "SMD before", "SMD after", title="Balance")
@@ -134,6 +163,71 @@ def _falsification_table(result: dict) -> None:
     console.print(f"[bold]verdict:[/] {result['verdict_sentence']}")
     for caveat in result.get("caveats", []):
         console.print(f"caveat: {caveat}")
+
+
+def _place(result: dict) -> None:
+    """An area-level evaluation as tables."""
+
+    def rr(v: dict) -> str:
+        if v.get("rate_ratio") is None:
+            return "*"
+        return f"{v['rate_ratio']:.2f} ({v['lower']:.2f} to {v['upper']:.2f})"
+
+    console.print(
+        f"[bold]{result['programme']}[/]: place-based, by {result['level']}; "
+        f"{result['units_started']} units started, {result['units_never_started']} never "
+        f"started ({result['first_month']} to {result['last_month']}); outcome: "
+        f"{result['outcome_label']}"
+    )
+    console.print(f"rate ratio {rr(result)}: {_count(result['admissions_treated'])} admissions "
+                  f"where {result['expected_without_programme']} were expected")  # fmt: skip
+    study = RichTable("months since start", "rate ratio (95% CI)", title="Event study")
+    for step in result["event_study"]:
+        study.add_row(step["months"], rr(step))
+    show(study)
+    p, pt = result["placebo"], result["pre_trend"]
+    if p:
+        state = "[red]failed[/]" if p["failed"] else "passed"
+        console.print(f"placebo in time (starts 12 months earlier): {rr(p)}: {state}")
+    if pt and pt.get("p_value") is not None:
+        state = "[red]failed[/]" if pt["failed"] else "passed"
+        console.print(
+            f"pre-trend test: chi-squared {pt['chi2']:.2f} on {pt['df']} df, "
+            f"p = {pt['p_value']:.3f}: {state}"
+        )
+    sc = result.get("synthetic_control")
+    if sc:
+        console.print(
+            f"synthetic control of {sc['unit']} (started {sc['started_on']}): rate ratio "
+            f"{sc['rate_ratio']:.2f}; placebo-in-space p = {sc['p_value']:.2f} (smallest "
+            f"possible {sc['smallest_possible_p_value']:.2f})"
+        )
+    if result.get("e_value") is not None:
+        console.print(
+            f"E-value: {result['e_value']:.2f} for the estimate, "
+            f"{result['e_value_interval']:.2f} for the interval's limit nearer to 1"
+        )
+    if result.get("verdict_sentence"):
+        console.print(f"[bold]verdict:[/] {result['verdict_sentence']}")
+    for caveat in result.get("caveats", []):
+        console.print(f"caveat: {caveat}")
+    for note in result["notes"]:
+        console.print(f"note: {note}")
+
+
+def _ci(rr: float | None, lo: float | None, hi: float | None) -> str:
+    """'0.80 (0.70 to 0.91)', or '-' when not estimated (deaths have no baseline)."""
+    if rr is None:
+        return "-"
+    if lo is None or hi is None:
+        return f"{rr:.2f}"
+    return f"{rr:.2f} ({lo:.2f} to {hi:.2f})"
+
+
+def _arrow(before: float | None, after: float | None) -> str:
+    b = "-" if before is None else f"{before:,.2f}"
+    a = "-" if after is None else f"{after:,.2f}"
+    return f"{b} -> {a}"
 
 
 def _count(n: int | None) -> str:

@@ -27,6 +27,10 @@ group = typer.Typer(
 )
 milestone_group = typer.Typer(help="Change one milestone.", no_args_is_help=True)
 group.add_typer(milestone_group, name="milestone")
+innovation_group = typer.Typer(
+    help="Change one entry of the innovation register.", no_args_is_help=True
+)
+group.add_typer(innovation_group, name="innovation")
 
 DbOption = typer.Option(
     None,
@@ -306,8 +310,9 @@ def innovations(
     stage: str = typer.Option(None, "--stage", help="idea, pilot, evaluated, scaled, ..."),
     today: str = TodayOption,
 ) -> None:
-    """The innovation register: stage, owner, partners, cost, result and review dates
-    (reviews that are due are highlighted)."""
+    """The innovation register: stage, owner, partners, cost, result, the programme
+    whose evaluation it rests on and review dates (reviews that are due are
+    highlighted)."""
     from sqlalchemy import select
 
     from joinedup.programme.models import Innovation
@@ -319,7 +324,7 @@ def innovations(
         if stage:
             query = query.where(Innovation.stage == check_choice(stage, INNOVATION_STAGES, "stage"))
         out = RichTable("id", "innovation", "stage", "owner", "partners", "cost £", "result",
-                        "next review")  # fmt: skip
+                        "evaluates", "next review")  # fmt: skip
         for i in session.scalars(query):
             due = i.next_review is not None and i.next_review <= day
             review = i.next_review.isoformat() if i.next_review else "-"
@@ -327,9 +332,47 @@ def innovations(
                 str(i.id), i.title, i.stage, i.owner or "-",
                 ", ".join(p.organisation.code for p in i.partners),
                 f"{i.cost_pounds:,}" if i.cost_pounds is not None else "-",
-                i.evaluation_result or "-", f"[bold red]{review}[/]" if due else review,
+                i.evaluation_result or "-", i.evaluated_programme or "-",
+                f"[bold red]{review}[/]" if due else review,
             )  # fmt: skip
     show(out)
+
+
+@innovation_group.command("update")
+def innovation_update(
+    innovation_id: int = typer.Argument(..., metavar="ID"),
+    evaluates: str = typer.Option(
+        None,
+        "--evaluates",
+        help="The programme whose published evaluation the entry rests on, as the warehouse "
+        "names it (e.g. telephone_care_management); 'none' to clear. The web app and the "
+        "board pack link the entry to /evaluation/PROGRAMME.",
+    ),
+    stage: str = typer.Option(None, "--stage", help="idea, pilot, evaluated, scaled, ..."),
+    result: str = typer.Option(None, "--result", help="The evaluation result in words."),
+    expected_version: int = typer.Option(
+        None, "--expected-version", help="The version you read; refuse if it has moved on."
+    ),
+    db: str = DbOption,
+    user: str = UserOption,
+) -> None:
+    """Update an innovation register entry; exits 3 if it changed since the version you
+    read."""
+    from joinedup.programme import service
+    from joinedup.programme.models import Innovation
+
+    values: dict[str, Any] = {
+        k: v for k, v in {"stage": stage, "evaluation_result": result}.items() if v is not None
+    }
+    if evaluates is not None:
+        values["evaluated_programme"] = None if evaluates.strip().lower() == "none" else evaluates
+    if not values:
+        raise fail("nothing to change: give --evaluates, --stage or --result")
+    with _session(db, user) as session:
+        row = service.update(session, Innovation, innovation_id, expected_version, **values)
+        version, title, programme = row.version, row.title, row.evaluated_programme
+    evaluated = f"evaluated by {programme}" if programme else "names no evaluated programme"
+    console.print(f"innovation {innovation_id} ({title}) {evaluated} (version {version})")
 
 
 @group.command("ranking")

@@ -29,6 +29,14 @@ def synth(
         help="True emergency-admission rate ratio of telephone care management "
         "(default 0.80: 20% fewer emergency admissions while enrolled).",
     ),
+    area_effect: float = typer.Option(
+        None,
+        "--area-effect",
+        min=0.05,
+        max=2.0,
+        help="Rate ratio of emergency admissions of people aged 65 and over registered at a "
+        "practice once its integrated neighbourhood team has started (1.0 = no effect).",
+    ),
     extracts: Path = typer.Option(
         None,
         "--extracts",
@@ -47,6 +55,8 @@ def synth(
     config = SynthConfig(people=people, years=years, seed=seed)
     if effect is not None:
         config = config.with_programme_effect(effect)
+    if area_effect is not None:
+        config = config.with_area_effect(area_effect)
     result = build(config, out, show_progress=True)
     console.print(f"wrote {result.warehouse_path} and {len(result.parquet_files)} Parquet files")
     console.print(calibration_table(result.warehouse_path))

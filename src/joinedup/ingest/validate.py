@@ -32,6 +32,7 @@ ORDERED = {
     "person": [("registered_from", "registered_to", "registration end on or after its start")],
     "social_care_service": [("started_on", "ended_on", "end on or after start")],
     "programme_enrolment": [("enrolled_on", "left_on", "leaving on or after enrolment")],
+    "programme_rollout": [("started_on", "ended_on", "end on or after start")],
 }
 
 PATTERN_WORDS = {

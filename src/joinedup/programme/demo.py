@@ -7,8 +7,9 @@ management group in which each workstream is led by a clinician with a "manageri
 buddy", a clinical reference group and a patient and public advisory forum; the seven
 criteria for choosing work; candidate areas from the 2008 paper; innovations like
 those the programme sponsored (orthopaedic triage, community diabetes, COPD and pain
-services, telephone care management); service standards assessed across providers;
-and an "Our Commitment" signed partner by partner. Organisations and people are
+services, telephone care management, integrated neighbourhood teams; the last two
+name the programme the warehouse evaluates); service standards assessed across
+providers; and an "Our Commitment" signed partner by partner. Organisations and people are
 invented. Dates are set relative to ``today`` so that the ratings look like a
 programme in mid-flight whenever the demo is loaded; the same ``today`` gives the
 same programme.
@@ -218,7 +219,17 @@ INNOVATIONS = [
      ["NBICB"]),
     ("Risk-stratified case finding in GP clusters", "idea", "Dr Alan Greaves", "NBGP", "FOP",
      None, None, None, ["NBGP", "NBICB"]),
+    ("Integrated neighbourhood teams in GP clusters", "pilot", "Sarah Kent", "NBCH", "FOP",
+     2_400_000, "Teams started cluster by cluster: emergency admissions of people aged 65 and "
+     "over at practices whose team has started, against practices yet to start",
+     None, ["NBCH", "NBGP", "NBC", "NBMH"]),
 ]  # fmt: skip
+#: Innovations whose evidence is a programme the warehouse holds (programme_enrolment or
+#: programme_rollout): the web app and the board pack link them to its evaluation.
+EVALUATED = {
+    "Telephone care management for high-risk patients": "telephone_care_management",
+    "Integrated neighbourhood teams in GP clusters": "integrated_neighbourhood_teams",
+}
 
 CATALOGUES = [
     ("Stroke: hyperacute and acute care", "Stroke",
@@ -364,6 +375,7 @@ def load_demo(session: Session, today: date | None = None) -> Partnership:
             workstream_id=streams[ws_code].id if ws_code else None,
             cost_pounds=cost, cost_basis="full year, current prices" if cost else None,
             evidence=evidence, evaluation_result=result,
+            evaluated_programme=EVALUATED.get(title),
             started_on=_day(today, -700), last_reviewed=_day(today, -90),
             next_review=_day(today, 90),
         )  # fmt: skip

@@ -265,6 +265,7 @@ def export_excel(session: Session, path: Path, today: date | None = None) -> Pat
             "cost_pounds",
             "evidence",
             "evaluation_result",
+            "evaluated_programme",
             "last_reviewed",
             "next_review",
         ],
@@ -277,6 +278,7 @@ def export_excel(session: Session, path: Path, today: date | None = None) -> Pat
                 i["cost_pounds"],
                 i["evidence"],
                 i["evaluation_result"],
+                i["evaluated_programme"],
                 i["last_reviewed"],
                 i["next_review"],
             ]

@@ -112,6 +112,7 @@ def _summary(st: Any, today: date) -> dict[str, Any]:
                 "owner": i.owner,
                 "cost_pounds": i.cost_pounds,
                 "last_reviewed": _iso(i.last_reviewed),
+                "evaluated_programme": i.evaluated_programme,
             }
             for i in s.scalars(select(Innovation).order_by(Innovation.title))
         ]

@@ -46,6 +46,7 @@ def programme_evaluation(
     bootstrap: int = DEFAULT_BOOTSTRAP,
     seed: int = DEFAULT_SEED,
     outcome: str = "emergency_admissions",
+    eligibility: Any = None,
 ) -> dict[str, Any]:
     """``evaluate_programme(...).as_dict()``, suppressed (see the module docstring).
     Raises ValueError when the programme cannot be evaluated (no enrolments, nobody
@@ -53,8 +54,9 @@ def programme_evaluation(
     from joinedup.risk.evaluate import evaluate_programme
 
     doc = evaluate_programme(
-        wh, programme, k=k, bootstrap=bootstrap, seed=seed, outcome=outcome
-    ).as_dict()
+        wh, programme, k=k, bootstrap=bootstrap, seed=seed, outcome=outcome,
+        eligibility=eligibility,
+    ).as_dict()  # fmt: skip
     if _small(doc["matched_enrolled"]):
         doc.update(dict.fromkeys(PRIMARY_FIGURES), outcomes={})
         doc.update({k: [] for k in PRIMARY_LISTS})
@@ -79,3 +81,38 @@ def programme_evaluation(
 
 def _small_events(n: Any) -> bool:
     return isinstance(n, (int, float)) and LOWEST_SUPPRESSED <= n <= HIGHEST_SUPPRESSED
+
+
+#: Top-level figures of an area-level evaluation computed from the started units'
+#: admissions, withheld when those number 1 to 7.
+PLACE_FIGURES = (
+    "rate_ratio", "lower", "upper", "verdict", "verdict_headline", "verdict_sentence",
+    "placebo", "pre_trend", "e_value", "e_value_interval", "synthetic_control",
+)  # fmt: skip
+
+
+def place_evaluation(wh: Warehouse, programme: str) -> dict[str, Any]:
+    """``evaluate_place(...).as_dict()`` (:mod:`joinedup.risk.place`), suppressed: it
+    holds units, months and admission counts, never people; admission counts from 1 to
+    7 become None, and when the started units' admissions number 1 to 7 the estimate and
+    everything computed from it are withheld. Raises ValueError when the programme
+    cannot be evaluated."""
+    from joinedup.risk.place import evaluate_place
+
+    doc = evaluate_place(wh, programme).as_dict()
+    if _small_events(doc["admissions_treated"]):
+        doc.update(dict.fromkeys(PLACE_FIGURES), event_study=[], admissions_treated=None,
+                   expected_without_programme=None)  # fmt: skip
+        doc["notes"] = [
+            *doc["notes"],
+            f"fewer than {HIGHEST_SUPPRESSED + 1} admissions in the started units: the "
+            "estimate is withheld (small numbers)",
+        ]
+    placebo = doc.get("placebo")
+    if isinstance(placebo, dict) and _small_events(placebo.get("events")):
+        placebo["events"] = None
+    sc = doc.get("synthetic_control")
+    if isinstance(sc, dict) and _small_events(sc.get("admissions")):
+        doc["synthetic_control"] = None
+        doc["notes"] = [*doc["notes"], "the synthetic control is withheld (small numbers)"]
+    return doc

@@ -128,10 +128,21 @@ class Figures(
         return self.figure("plan-scenario", plan_summary, self.wh, persist=True)
 
     def programmes(self) -> list[str]:
-        """Names of the programmes with enrolments (``programme_enrolment``)."""
+        """Names of the programmes that can be evaluated: those with enrolments
+        (``programme_enrolment``) and the place-based ones (``programme_rollout``)."""
         from joinedup.risk.evaluate import programmes
+        from joinedup.risk.place import place_programmes
 
-        return self.figure("programmes", programmes, self.wh)
+        def every(wh) -> list[str]:
+            return sorted(set(programmes(wh)) | set(place_programmes(wh)))
+
+        return self.figure("programmes-v2", every, self.wh)
+
+    def place_programmes(self) -> list[str]:
+        """Names of the place-based programmes (``programme_rollout``)."""
+        from joinedup.risk.place import place_programmes
+
+        return self.figure("place-programmes", place_programmes, self.wh)
 
     def evaluation(
         self,
@@ -141,19 +152,40 @@ class Figures(
         bootstrap: int | None = None,
         seed: int | None = None,
         outcome: str = "emergency_admissions",
+        eligibility: Any = None,
     ) -> dict[str, Any]:
         """The matched difference-in-differences evaluation of ``programme``, with its
         falsification tests, E-value and verdict for ``outcome``, suppressed
         (:func:`joinedup.published.evaluation.programme_evaluation`; the defaults are
-        those of ``joinedup evaluate``). ValueError when it cannot be evaluated."""
+        those of ``joinedup evaluate``; ``eligibility`` an
+        :class:`joinedup.risk.eligibility.Eligibility`, by default read from the data). A
+        place-based programme (one with a rollout)
+        gets the area-level evaluation instead
+        (:func:`joinedup.published.evaluation.place_evaluation`; ``k``, ``bootstrap`` and
+        ``seed`` do not apply: its interval is the jackknife's, and its outcome emergency
+        admissions of people aged 65 and over). ValueError when
+        it cannot be evaluated."""
         import joinedup.published.evaluation as ev
+
+        if programme in self.place_programmes():
+            if outcome != "emergency_admissions":
+                raise ValueError(
+                    f"{programme} is place-based: it is evaluated on emergency admissions "
+                    "of people aged 65 and over only"
+                )
+            return self.figure(
+                f"place-evaluation-v2:{programme}", ev.place_evaluation, self.wh, programme,
+                persist=True,
+            )  # fmt: skip
 
         k = ev.DEFAULT_K if k is None else k
         bootstrap = ev.DEFAULT_BOOTSTRAP if bootstrap is None else bootstrap
         seed = ev.DEFAULT_SEED if seed is None else seed
         return self.figure(
             # "v2": the document gained the falsification tests, E-value and verdict.
-            f"evaluation-v2:{programme}:{outcome}:{k}:{bootstrap}:{seed}",
+            f"evaluation-v2:{programme}:{outcome}:{k}:{bootstrap}:{seed}"
+            + (f":{eligibility.digest()}" if eligibility is not None else ""),
             ev.programme_evaluation, self.wh, programme, k, bootstrap, seed, outcome,
+            eligibility,
             persist=True,
         )  # fmt: skip

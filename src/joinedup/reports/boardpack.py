@@ -107,6 +107,10 @@ class BoardPack:
     scenarios: list[dict[str, Any]] = field(default_factory=list)
     measure_data: pd.DataFrame = field(default_factory=pd.DataFrame)
     evaluations: list[dict[str, Any]] = field(default_factory=list)
+    #: Programme -> its charts as data URIs: "tests" (the falsification forest plot)
+    #: and, for a place-based programme, "event_study" (None where there is nothing
+    #: to draw).
+    evaluation_charts: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
 
 def _measure_section(figures: Figures, measure_id: str, last: date) -> dict[str, Any] | None:
@@ -240,6 +244,9 @@ def build(
     pack.feedback = figures.feedback(first, last)
     pack.measure_data = figures.measure_data()
     pack.evaluations = evaluations(figures)
+    pack.evaluation_charts = figures.figure(
+        "board-pack-evaluation-charts", evaluation_charts, pack.evaluations
+    )
     prog = programme_summary(programme_url, today=last)
     pack.programme = prog
     if prog.get("available"):
@@ -256,19 +263,48 @@ def build(
 
 def evaluations(figures: Figures) -> list[dict[str, Any]]:
     """Each programme's published evaluation (:meth:`Figures.evaluation`), or, for one
-    that cannot be evaluated, ``{"programme": name, "reason": why}``."""
-    out = []
-    for name in figures.programmes():
-        try:
-            out.append(figures.evaluation(name))
-        except ValueError as exc:
-            out.append({"programme": name, "reason": str(exc)})
+    that cannot be evaluated, ``{"programme": name, "kind": ..., "reason": why}``."""
+    return [evaluation_or_reason(figures, name) for name in figures.programmes()]
+
+
+def evaluation_or_reason(figures: Figures, name: str) -> dict[str, Any]:
+    """The published evaluation of the programme ``name`` (a place-based one has
+    ``kind`` "place"), or ``{"programme": name, "kind": "place" or "person", "reason":
+    why}`` when it cannot be evaluated."""
+    try:
+        return figures.evaluation(name)
+    except ValueError as exc:
+        kind = "place" if name in figures.place_programmes() else "person"
+        return {"programme": name, "kind": kind, "reason": str(exc)}
+
+
+def evaluation_charts(docs: list[dict[str, Any]]) -> dict[str, dict[str, str | None]]:
+    """Each evaluated programme's falsification forest plot ("tests") and event study
+    ("event_study", place-based only) as SVG data URIs, None where nothing is drawn."""
+    from joinedup.charts.evaluation import event_study_svg, falsification_svg
+
+    out: dict[str, dict[str, str | None]] = {}
+    for e in docs:
+        if e.get("reason"):
+            continue
+        charts: dict[str, str | None] = {}
+        for name, draw in (("tests", falsification_svg), ("event_study", event_study_svg)):
+            try:
+                svg = draw(e).encode("utf-8")
+            except ValueError:  # withheld, or no event study (person-level)
+                charts[name] = None
+                continue
+            charts[name] = "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
+        out[e["programme"]] = charts
     return out
 
 
 def _evaluation_row(e: dict[str, Any]) -> dict[str, Any]:
-    """One programme's evaluation as flat cells (the published document is not changed)."""
+    """One programme's evaluation as flat cells (the published document is not
+    changed): a person-level one has its negative controls and balance, a place-based
+    one (no negative controls, no matching) its units and pre-trend test instead."""
     row = dict(e)
+    row["kind"] = e.get("kind") or "person"
     placebo = e.get("placebo") or {}
     for key in ("rate_ratio", "lower", "upper"):
         row[f"placebo_{key}"] = placebo.get(key)
@@ -277,6 +313,9 @@ def _evaluation_row(e: dict[str, Any]) -> dict[str, Any]:
         ", ".join(c["label"] for c in controls if c.get("failed")) or "none" if controls else None
     )
     row["max_abs_smd_after"] = (e.get("balance") or {}).get("max_abs_smd_after")
+    pre_trend = e.get("pre_trend") or {}
+    row["pre_trend_p_value"] = pre_trend.get("p_value")
+    row["pre_trend_failed"] = pre_trend.get("failed")
     return row
 
 
@@ -286,6 +325,7 @@ def _context(pack: BoardPack) -> dict[str, Any]:
     period = f"{MONTHS[pack.first.month - 1]} to {MONTHS[pack.last.month - 1]} {pack.last.year}"
     return {
         "pack": pack,
+        "evaluated": {e["programme"]: e for e in pack.evaluations},
         "period": period,
         "fmt_value": fmt_value,
         "responses_text": responses_text,
@@ -472,7 +512,7 @@ def to_xlsx(pack: BoardPack) -> bytes:
             wb,
             "Innovation changes",
             pack.innovation_changes,
-            ["title", "stage", "owner", "cost_pounds", "last_reviewed"],
+            ["title", "stage", "owner", "cost_pounds", "last_reviewed", "evaluated_programme"],
         )
     else:
         wb.create_sheet("Programme").append(
@@ -482,11 +522,12 @@ def to_xlsx(pack: BoardPack) -> bytes:
         wb,
         "Evaluations",
         [_evaluation_row(e) for e in pack.evaluations],
-        ["programme", "enrolled", "matched_enrolled", "comparison_people", "rate_ratio",
-         "lower", "upper", "naive_rate_ratio", "naive_lower", "naive_upper", "verdict",
+        ["programme", "kind", "outcome_label", "enrolled", "matched_enrolled",
+         "comparison_people", "units_started", "units_never_started", "rate_ratio", "lower",
+         "upper", "naive_rate_ratio", "naive_lower", "naive_upper", "verdict",
          "verdict_sentence", "placebo_rate_ratio", "placebo_lower", "placebo_upper",
-         "negative_controls_failed", "max_abs_smd_after", "e_value", "e_value_interval",
-         "reason"],
+         "negative_controls_failed", "max_abs_smd_after", "pre_trend_p_value",
+         "pre_trend_failed", "e_value", "e_value_interval", "reason"],
     )  # fmt: skip
     _measure_data(wb, pack.measure_data)
     sc = wb.create_sheet("Scenarios")

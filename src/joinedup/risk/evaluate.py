@@ -9,9 +9,10 @@ not enrolled, over the same calendar time:
    person never enrolled in the programme gets one index date drawn at random from the
    enrolment dates, so the comparison pool has the same calendar spread.
 2. **Eligibility.** Registered and alive on the index date and registered for the whole
-   year before it; at least the youngest enrolled person's age and at least the fewest
-   long-term conditions any enrolled person had (the programme's own criteria, read
-   from the data).
+   year before it; and the programme's own criteria: written in a YAML definition
+   (:mod:`joinedup.risk.eligibility`), or else read from the data (at least the youngest
+   enrolled person's age and at least the fewest long-term conditions any enrolled
+   person had).
 3. **Propensity score.** A logistic regression of enrolment on pre-index features
    (age and its square, sex, deprivation, each long-term condition and their count,
    emergency admissions in the last 12 months and the last 90 days, emergency bed days,
@@ -77,6 +78,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from joinedup.risk.eligibility import Eligibility, from_enrolled
 from joinedup.risk.evalue import EValue, e_values
 from joinedup.risk.features import CONDITIONS, activity, data_end, features_at
 from joinedup.risk.verdict import ALPHA, SMD_LIMIT, Check, Verdict, judge
@@ -93,6 +95,10 @@ OUTCOMES: dict[str, str] = {
     "op_attendances": "outpatient attendances",
     "gp_appointments": "GP appointments",
 }
+#: Outcomes that cannot have a baseline (nobody dies before the index date): estimated
+#: as a matched comparison of rates after the index date, without the
+#: difference-in-differences, and without a placebo in time.
+POST_ONLY: dict[str, str] = {"deaths": "deaths"}
 PRE_DAYS = 365
 PRIOR_BANDS = 3  # exact matching on prior emergency admissions 0, 1, 2, 3+
 # Counts that also enter the propensity model on the log scale: use of services is
@@ -204,6 +210,8 @@ class OutcomeResult:
     enrolled_post: float
     comparison_pre: float
     comparison_post: float
+    #: How it was estimated.
+    design: str = "matched difference-in-differences against the baseline"
     #: The placebo in time for this outcome, the E-values and the verdict (set by
     #: ``evaluate_programme`` once the falsification tests are done).
     placebo: Check | None = None
@@ -213,7 +221,7 @@ class OutcomeResult:
     def as_dict(self) -> dict:
         """Plain JSON-ready values (rates per person-year)."""
         out = {
-            k: (round(v, 6) if isinstance(v, float) else v)
+            k: (round(v, 6) if np.isfinite(v) else None) if isinstance(v, float) else v
             for k, v in vars(self).items()
             if k not in ("placebo", "e_value", "verdict")
         }
@@ -275,9 +283,9 @@ class Evaluation:
             "programme": self.programme,
             "outcome": self.primary_outcome,
             "outcome_label": p.label,
-            "rate_ratio": round(p.rate_ratio, 6),
-            "lower": round(p.lower, 6),
-            "upper": round(p.upper, 6),
+            "rate_ratio": _finite_or_none(p.rate_ratio),
+            "lower": _finite_or_none(p.lower),
+            "upper": _finite_or_none(p.upper),
             "verdict": verdict.verdict if verdict else None,
             "verdict_headline": verdict.headline if verdict else None,
             "verdict_sentence": verdict.sentence if verdict else None,
@@ -288,12 +296,12 @@ class Evaluation:
             "e_value": p.e_value.as_dict()["point"] if p.e_value else None,
             "e_value_interval": p.e_value.as_dict()["limit"] if p.e_value else None,
             "falsification_rule": FALSIFICATION_RULE,
-            "naive_rate_ratio": round(p.naive_rate_ratio, 6),
-            "naive_lower": round(p.naive_lower, 6),
-            "naive_upper": round(p.naive_upper, 6),
-            "pre12_rate_ratio": round(p.pre12_rate_ratio, 6),
-            "earlier_rate_ratio": round(p.earlier_rate_ratio, 6),
-            "pre_all_rate_ratio": round(p.pre_all_rate_ratio, 6),
+            "naive_rate_ratio": _finite_or_none(p.naive_rate_ratio),
+            "naive_lower": _finite_or_none(p.naive_lower),
+            "naive_upper": _finite_or_none(p.naive_upper),
+            "pre12_rate_ratio": _finite_or_none(p.pre12_rate_ratio),
+            "earlier_rate_ratio": _finite_or_none(p.earlier_rate_ratio),
+            "pre_all_rate_ratio": _finite_or_none(p.pre_all_rate_ratio),
             "method": "propensity-score matching (k nearest with replacement, exact on prior "
             "emergency admissions band and index quarter, caliper 0.2 SD of the logit); "
             "difference-in-differences of rates per person-year, pre = the baseline before "
@@ -318,6 +326,10 @@ class Evaluation:
             "warning": RTM_WARNING,
             "notes": self.notes,
         }
+
+
+def _finite_or_none(v: float) -> float | None:
+    return round(float(v), 6) if v is not None and np.isfinite(v) else None
 
 
 def programmes(wh: Warehouse) -> list[str]:
@@ -485,6 +497,7 @@ def evaluate_programme(
     seed: int = 20260401,
     pool_limit: int | None = None,
     outcome: str = "emergency_admissions",
+    eligibility: Eligibility | None = None,
 ) -> Evaluation:
     """Evaluate ``programme``: matched difference-in-differences and the naive figure,
     the falsification tests (placebo in time, negative-control outcomes, balance), the
@@ -492,13 +505,13 @@ def evaluate_programme(
 
     ``outcome`` is the one reported at the top level (``Evaluation.primary``).
     ``pool_limit`` caps the number of comparison candidates (a random sample) for very
-    large populations. Raises ValueError if the programme has no enrolments or the
-    outcome is not one of ``OUTCOMES``.
+    large populations. ``eligibility`` (:mod:`joinedup.risk.eligibility`) gives the
+    programme's rules; by default they are read from the enrolled. Raises ValueError if
+    the programme has no enrolments or the outcome is not one of ``OUTCOMES``.
     """
-    if outcome not in OUTCOMES:
+    if outcome not in OUTCOMES and outcome not in POST_ONLY:
         raise ValueError(
-            f"outcome {outcome!r}: expected one of {', '.join(OUTCOMES)} (deaths cannot be "
-            "evaluated by a difference-in-differences: nobody dies before the index date)"
+            f"outcome {outcome!r}: expected one of {', '.join([*OUTCOMES, *POST_ONLY])}"
         )
     rng = np.random.default_rng(seed)
     enrol = _frame(
@@ -514,6 +527,10 @@ def evaluate_programme(
     people = _frame(
         wh.table("person").select("person_id", "registered_from", "registered_to", "date_of_death")
     )
+    # Comparison people are those never enrolled. Risk sets (anybody not yet enrolled on
+    # their index date, followed until their own enrolment) were tried: they remove a bias
+    # of this pool but weaken the placebo test against cohorts selected on a trend
+    # (docs/evaluation.md, "What is known of the bias").
     others = people.loc[~people.person_id.isin(enrol.person_id), ["person_id"]]
     if pool_limit is not None and len(others) > pool_limit:
         others = others.sample(pool_limit, random_state=seed)
@@ -547,10 +564,13 @@ def evaluate_programme(
     base_cols = ["base_years", *(f"base_{c}" for c in OUTCOMES)]
     data[base_cols] = data[base_cols].fillna(0.0)
     treated_all = data["treated"].to_numpy(bool)
-    # The programme's own criteria, read from who was enrolled.
-    min_age = data.loc[treated_all, "age"].min()
-    min_ltc = data.loc[treated_all, "ltc_count"].min()
-    data = data[(data.age >= min_age) & (data.ltc_count >= min_ltc)].reset_index(drop=True)
+    # The programme's own criteria: written down, or read from who was enrolled.
+    if not treated_all.any():
+        raise ValueError(f"no enrolled person in {programme!r} has a full year before enrolment")
+    rules = eligibility or from_enrolled(data, treated_all)
+    meets = rules.mask(data).to_numpy(bool)
+    outside = int((treated_all & ~meets).sum())
+    data = data[meets].reset_index(drop=True)
     data = _design(data)
     treated = data["treated"].to_numpy(bool)
     if treated.sum() == 0:
@@ -634,6 +654,7 @@ def evaluate_programme(
 
     sets, est, cpairs = _set_totals(data, matched_t, pairs, post, treated)
     sets, cpairs = _falsification_columns(wh, data, sets, cpairs, pairs, post_periods, start)
+    sets, cpairs = _death_columns(tdata, cdata, pairs, sets, cpairs, end)
     in_base = (sets.t_base_years >= MIN_BASELINE_YEARS).to_numpy()
     base_reps = _Replicates(sets, cpairs, in_base, rng, bootstrap)
     all_reps = _Replicates(sets, cpairs, np.ones(len(sets), bool), rng, bootstrap)
@@ -641,8 +662,12 @@ def evaluate_programme(
         name: _estimate(est, name, label, sets, rng, bootstrap, base_reps, all_reps)
         for name, label in OUTCOMES.items()
     }
+    for name, label in POST_ONLY.items():
+        outcomes[name] = _post_only(name, label, sets, all_reps)
     placebo, controls = _falsification(sets[in_base].reset_index(drop=True), base_reps)
-    notes = []
+    notes = [f"eligible: {rules.describe()}" + (" (as written)" if eligibility else "")]
+    if outside:
+        notes.append(f"{outside} enrolled people did not meet the eligibility rules")
     dropped = int(treated.sum() - len(matched_t))
     if dropped:
         notes.append(f"{dropped} enrolled people had no comparison within the caliper")
@@ -663,7 +688,7 @@ def evaluate_programme(
         primary_outcome=outcome,
     )
     for name, o in outcomes.items():
-        o.placebo = placebo[name]
+        o.placebo = placebo.get(name)
         o.e_value = e_values(o.rate_ratio, o.lower, o.upper)
         o.verdict = judge(
             o.rate_ratio,
@@ -1006,6 +1031,72 @@ class _Replicates:
                 tot[f"c_{before}_{name}"] / tot[f"c_{before}_years"]
             )
             return t / c
+
+
+def _death_columns(
+    tdata: pd.DataFrame,
+    cdata: pd.DataFrame,
+    pairs: pd.DataFrame,
+    sets: pd.DataFrame,
+    cpairs: pd.DataFrame,
+    end: date,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Deaths during each person's follow-up (``post``): the enrolled person's, and each
+    comparison person's with its set's mean (as :func:`_set_totals` does for counts)."""
+    last = pd.Timestamp(end)
+
+    def died(frame: pd.DataFrame, until: pd.Series) -> np.ndarray:
+        dod = pd.to_datetime(frame["date_of_death"]).astype("datetime64[s]")
+        until = pd.to_datetime(until).astype("datetime64[s]")
+        return (dod.notna() & (dod <= until) & (dod < last)).to_numpy(float)
+
+    t = tdata.loc[sets["set"].to_numpy()]
+    sets = sets.assign(t_post_deaths=died(t, t["post_end"]))
+    c = died(cdata, pd.Series(pairs["post_end"].to_numpy(), index=cdata.index))
+    pos = cpairs["pos"].to_numpy()
+    n_c = np.bincount(pos, minlength=len(sets)).astype(float)
+    sets["c_post_deaths"] = np.bincount(pos, c, len(sets)) / n_c
+    cpairs = cpairs.assign(c_post_deaths=c)
+    return sets, cpairs
+
+
+def _post_only(name: str, label: str, sets: pd.DataFrame, reps: _Replicates) -> OutcomeResult:
+    """The enrolled people's rate after the index date over their matches' (no baseline),
+    with the interval from the replicates of every matched set."""
+
+    def ratio(t, ty, c, cy):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (t / ty) / (c / cy)
+
+    cols = (f"t_post_{name}", "t_post_years", f"c_post_{name}", "c_post_years")
+    point = float(ratio(*(sets[c].sum() for c in cols)))
+    lo, hi = _bounds(ratio(*(reps.totals[c] for c in cols)), 1.0 - ALPHA)
+    nan = float("nan")
+    return OutcomeResult(
+        name=name,
+        label=label,
+        rate_ratio=point,
+        lower=float(lo),
+        upper=float(hi),
+        naive_rate_ratio=nan,
+        naive_lower=nan,
+        naive_upper=nan,
+        pre12_rate_ratio=nan,
+        pre12_lower=nan,
+        pre12_upper=nan,
+        earlier_rate_ratio=point,
+        earlier_lower=float(lo),
+        earlier_upper=float(hi),
+        pre_all_rate_ratio=nan,
+        pre_all_lower=nan,
+        pre_all_upper=nan,
+        matched_sets=len(sets),
+        enrolled_pre=nan,
+        enrolled_post=float(sets[cols[0]].sum() / sets[cols[1]].sum()),
+        comparison_pre=nan,
+        comparison_post=float(sets[cols[2]].sum() / sets[cols[3]].sum()),
+        design="matched comparison after the index date (no baseline: nobody dies before it)",
+    )
 
 
 def _falsification_columns(

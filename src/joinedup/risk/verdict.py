@@ -149,6 +149,10 @@ def judge(
     lower_is_better: bool = True,
     smd_limit: float = SMD_LIMIT,
     unbalanced: list[str] | None = None,
+    comparison: str = "the matched comparison group",
+    placebo_when: str = "before anyone in the groups was enrolled",
+    failures: list[str] | None = None,
+    exposure: str = "enrolment",
 ) -> Verdict:
     """Apply the rule of the module docstring to one estimate.
 
@@ -157,7 +161,10 @@ def judge(
     ``negative_controls`` are the falsification tests (their ``test_lower`` and
     ``test_upper`` already at the level the rule asks); ``max_abs_smd`` the worst
     standardised mean difference after matching (None: not a matched design) and
-    ``unbalanced`` the features over the limit.
+    ``unbalanced`` the features over the limit. ``comparison`` names what the estimate
+    is against and ``placebo_when`` the placebo's period, in words; ``failures`` are
+    other failed tests of the design, in words (an area-level pre-trend test);
+    ``exposure`` what a hidden confounder would go with ("enrolment").
     """
     if not _finite(rate_ratio, lower, upper):
         return Verdict(
@@ -172,8 +179,9 @@ def judge(
         reasons.append(
             f"the placebo test found an effect where there can be none: "
             f"{_fmt(placebo.rate_ratio)} ({_fmt(placebo.lower)} to {_fmt(placebo.upper)}) "
-            f"before anyone in the groups was enrolled"
+            f"{placebo_when}"
         )
+    reasons.extend(failures or [])
     failed_nc = [c for c in negative_controls if c.failed]
     for c in failed_nc:
         reasons.append(
@@ -209,13 +217,13 @@ def judge(
         code = "benefit" if improves else "harm"
         change = _change(rate_ratio, label, countable)
         sentence = (
-            f"{HEADLINES[code].capitalize()}: {change} than the matched comparison group, "
+            f"{HEADLINES[code].capitalize()}: {change} than {comparison}, "
             f"rate ratio {interval}, and the falsification tests found nothing."
         )
         if e_value is not None and _finite(e_value.point):
             sentence += (
                 f" To explain it away, an unmeasured confounder would need to be associated "
-                f"with both enrolment and {label} by a rate ratio of {e_value.point:.2f} "
+                f"with both {exposure} and {label} by a rate ratio of {e_value.point:.2f} "
                 f"each ({e_value.limit:.2f} to move the interval to include no effect)."
             )
         if placebo is not None and placebo.computed:

@@ -319,6 +319,16 @@ PROGRAMME = {
         "Telephone care management for people with long-term conditions "
         "(nurse-led coaching and monitoring by telephone)"
     ),
+    "integrated_neighbourhood_teams": (
+        "Integrated neighbourhood teams: GP, community nursing, social care and the "
+        "voluntary sector working as one team for the practices of a place"
+    ),
+}
+# The units a place-based programme starts in (programme_rollout.unit_level).
+UNIT_LEVEL = {
+    "practice": "A GP practice (unit_code is its ODS practice code)",
+    "footprint": "A neighbourhood footprint (unit_code is its footprint code)",
+    "cluster": "A GP cluster / primary care network (unit_code is its cluster code)",
 }
 
 # What people report: instruments of the feedback_response table.

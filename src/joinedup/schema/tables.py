@@ -477,6 +477,36 @@ PROGRAMME_ENROLMENT = Table(
     ),
 )
 
+PROGRAMME_ROLLOUT = Table(
+    "programme_rollout",
+    grain="one unit's start in one place-based programme",
+    description=(
+        "When a place-based programme (one that serves everyone registered in a place, "
+        "not people enrolled one by one) started in each practice, footprint or cluster: "
+        "places that never started have no row."
+    ),
+    primary_key=("programme", "unit_level", "unit_code"),
+    columns=(
+        Column("programme", "string", "Programme name", nullable=False),
+        Column(
+            "unit_level",
+            "string",
+            "Kind of unit the programme started in",
+            nullable=False,
+            codes=codes.UNIT_LEVEL,
+            code_list="UNIT_LEVEL",
+        ),
+        Column(
+            "unit_code",
+            "string",
+            "Code of the unit: a practice, footprint or cluster code",
+            nullable=False,
+        ),
+        Column("started_on", "date", "Date the programme started in the unit", nullable=False),
+        Column("ended_on", "date", "Date it ended there (null while running; on or after start)"),
+    ),
+)
+
 FEEDBACK_RESPONSE = Table(
     "feedback_response",
     grain="one answer of one respondent to one survey or outcome measure",
@@ -687,6 +717,7 @@ TABLES: dict[str, Table] = {
         COMMUNITY_CONTACT,
         SOCIAL_CARE_SERVICE,
         PROGRAMME_ENROLMENT,
+        PROGRAMME_ROLLOUT,
         FEEDBACK_RESPONSE,
         GP_EVENT,
         PERSON_FACT,

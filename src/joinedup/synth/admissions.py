@@ -252,3 +252,38 @@ def tidy(spells: Spells, spell_end: np.ndarray, window_end: int) -> np.ndarray:
 def unfinished(spells: Spells, window_end: int) -> np.ndarray:
     """Spells still in progress on the last day of the window (no discharge in the data)."""
     return spells.discharged > window_end
+
+
+def scale_rate(
+    spells: Spells,
+    affected: np.ndarray,
+    ratio: float,
+    rng: np.random.Generator,
+    until: np.ndarray,
+    coins: np.ndarray | None = None,
+) -> Spells:
+    """The spells with the rate of the ``affected`` ones multiplied by ``ratio``: how a
+    programme's true effect is planted.
+
+    A ratio of 1 or less thins them: each affected spell is kept with probability
+    ``ratio``, decided by its own uniform number in ``coins`` when given (one per spell),
+    else by draws from ``rng`` in the spells' order. A ratio above 1 thickens them (a
+    Poisson process thickened by the ratio): each affected spell gets ``ratio - 1``
+    copies on average (the whole part always, the fraction with that probability), each
+    an emergency admission 1 to 59 days later, kept when admitted before its person's
+    day in ``until``.
+    """
+    if ratio <= 1:
+        u = rng.random(len(spells)) if coins is None else coins
+        return spells.select(~(affected & (u >= ratio)))
+    whole, part = divmod(ratio - 1, 1)
+    copies = np.repeat(np.flatnonzero(affected), int(whole) + 1)
+    keep = rng.random(len(copies)) < np.where(
+        np.arange(len(copies)) % (int(whole) + 1) < int(whole), 1.0, part
+    )
+    copies = copies[keep]
+    extra = spells.select(copies)
+    shift = rng.integers(1, 60, len(extra))
+    extra = Spells.of(extra.who, extra.admitted + shift, extra.discharged + shift, KIND_EMERGENCY)
+    inside = extra.admitted < until[extra.who]
+    return Spells.concat([spells, extra.select(inside)])

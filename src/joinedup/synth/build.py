@@ -20,6 +20,7 @@ from joinedup.synth import (
     admissions,
     ambulatory,
     feedback,
+    neighbourhood,
     programme,
     social_care,
     spell_details,
@@ -38,8 +39,9 @@ PLACE_SHARE_CARE_HOME = (0.30, 0.0, 0.67, 0.01, 0.02)
 PLACE_SHARE_OTHERS = (0.45, 0.30, 0.15, 0.06, 0.04)
 
 STEPS = ("places", "people", "conditions and deaths", "social care", "hospital spells",
-         "telephone care management", "spell details", "A&E", "outpatients", "GP appointments",
-         "community contacts", "identifiers and tables", "feedback")  # fmt: skip
+         "telephone care management", "integrated neighbourhood teams", "spell details",
+         "A&E", "outpatients", "GP appointments", "community contacts",
+         "identifiers and tables", "feedback")  # fmt: skip
 
 
 @dataclass
@@ -130,6 +132,9 @@ def generate(
     step("telephone care management")
     enrolment = programme.enrol(config, people, has, emergency)
     emergency = programme.apply_effect(config, enrolment, emergency, n, spell_end)
+    step("integrated neighbourhood teams")
+    started = neighbourhood.rollout(config, geo)
+    emergency = neighbourhood.apply_effect(config, started, emergency, people, spell_end)
     every = admissions.Spells.concat([emergency, final, planned])
     picks = np.concatenate([np.zeros(len(emergency) + len(final), int), pick])
     keep = admissions.tidy(every, spell_end, end)
@@ -179,6 +184,7 @@ def generate(
         "community_contact": community,
         "social_care_service": social_care.social_care_table(config, [packages, reable], ids),
         "programme_enrolment": programme.enrolment_table(enrolment, ids, end),
+        "programme_rollout": neighbourhood.rollout_table(started, geo),
         # the generator has a GP register: no details taken from activity
         "person_fact": TABLES["person_fact"].arrow_schema().empty_table(),
         # conditions are generated as registers (condition), not as GP coded events
@@ -206,7 +212,8 @@ def generate(
                 "enrolled": len(enrolment["who"]),
                 "selection": "people aged 40+ with a long-term condition, favouring high "
                 "frailty and recent emergency admissions (regression to the mean)",
-            }
+            },
+            neighbourhood.PROGRAMME: neighbourhood.truth(config, started, geo),
         },
         "feedback": {
             "pam_change_6_months": feedback.PAM_CHANGE,

@@ -14,6 +14,11 @@ DEFAULT_END = date(2026, 3, 31)
 # person is enrolled: 20% fewer (rate ratio 0.80), the midpoint of the papers' claim of
 # "up to 50% fewer unplanned admissions for members" discounted for optimism bias.
 DEFAULT_PROGRAMME_EFFECT = 0.80
+# Default true effect of integrated neighbourhood teams on the emergency admissions of
+# people aged 65 and over registered at a practice once its team has started: 15% fewer
+# (rate ratio 0.85), a modest effect for a service that reaches everyone of that age at
+# the practice rather than a few chosen people.
+DEFAULT_AREA_EFFECT = 0.85
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,10 @@ class SynthConfig:
     programme_effect: float = DEFAULT_PROGRAMME_EFFECT
     # Share of the registered population enrolled in telephone care management.
     programme_uptake: float = 0.012
+    # Integrated neighbourhood teams (a place-based programme, rolled out practice
+    # cluster by cluster): rate ratio of the emergency admissions of people aged 65 and
+    # over at a practice once its team has started (1.0 = no effect).
+    area_effect: float = DEFAULT_AREA_EFFECT
     # Between-practice variation in emergency admissions (sd of the log rate ratio),
     # with two practices planted as high outliers for funnel plots to find.
     practice_effect_sd: float = 0.10
@@ -43,6 +52,10 @@ class SynthConfig:
                 f"programme_effect must be a rate ratio between 0.05 and 2.0, "
                 f"got {self.programme_effect}"
             )
+        if not 0.05 <= self.area_effect <= 2.0:
+            raise ValueError(
+                f"area_effect must be a rate ratio between 0.05 and 2.0, got {self.area_effect}"
+            )
 
     @property
     def start(self) -> date:
@@ -52,6 +65,10 @@ class SynthConfig:
     def with_programme_effect(self, rate_ratio: float) -> SynthConfig:
         """The same settings with another true effect of telephone care management."""
         return replace(self, programme_effect=rate_ratio)
+
+    def with_area_effect(self, rate_ratio: float) -> SynthConfig:
+        """The same settings with another true effect of integrated neighbourhood teams."""
+        return replace(self, area_effect=rate_ratio)
 
     def as_dict(self) -> dict:
         """Settings as plain JSON-ready values."""

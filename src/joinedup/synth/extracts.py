@@ -152,7 +152,7 @@ SCHEMES = {"hesid": ("PSEUDO_HESID", 32), "csds_person_id": ("Person_ID", 20),
 COSTED = ("hes_apc", "hes_op", "csds_contacts", "mhsds_contacts")
 #: Tables with no national layout, written with canonical headers.
 CANONICAL = ("organisation", "footprint", "lsoa", "practice", "gp_appointment",
-             "programme_enrolment")  # fmt: skip
+             "programme_enrolment", "programme_rollout")  # fmt: skip
 
 STEPS = ("people and pseudonyms", "GP register", "GP coded events", "HES APC episodes",
          "HES outpatients", "ECDS", "community contacts", "social care (CLD)",

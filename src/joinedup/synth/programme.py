@@ -16,7 +16,7 @@ from datetime import date
 import numpy as np
 import pyarrow as pa
 
-from joinedup.synth.admissions import EMERGENCY_KINDS, KIND_EMERGENCY, KIND_FINAL, Spells
+from joinedup.synth.admissions import EMERGENCY_KINDS, KIND_FINAL, Spells, scale_rate
 from joinedup.synth.conditions import NAMES
 from joinedup.synth.config import SynthConfig
 from joinedup.synth.population import NO_END, People
@@ -72,22 +72,8 @@ def apply_effect(
     on_to[enrolment["who"]] = np.minimum(enrolment["left"], spell_end[enrolment["who"]])
     during = (spells.admitted >= on_from[spells.who]) & (spells.admitted < on_to[spells.who])
     affected = during & np.isin(spells.kind, EMERGENCY_KINDS) & (spells.kind != KIND_FINAL)
-    if ratio <= 1:
-        drop = affected & (rng.random(len(spells)) >= ratio)
-        return spells.select(~drop)
-    # More admissions: a copy of each affected admission with probability ratio - 1 (a
-    # Poisson process thickened by the ratio), a few days later.
-    whole, part = divmod(ratio - 1, 1)
-    copies = np.repeat(np.flatnonzero(affected), int(whole) + 1)
-    keep = rng.random(len(copies)) < np.where(
-        np.arange(len(copies)) % (int(whole) + 1) < int(whole), 1.0, part
-    )
-    copies = copies[keep]
-    extra = spells.select(copies)
-    shift = rng.integers(1, 60, len(extra))
-    extra = Spells.of(extra.who, extra.admitted + shift, extra.discharged + shift, KIND_EMERGENCY)
-    inside = extra.admitted < on_to[extra.who]
-    return Spells.concat([spells, extra.select(inside)])
+    # Copies added by a ratio above 1 fall while the person is still enrolled.
+    return scale_rate(spells, affected, ratio, rng, on_to)
 
 
 def enrolment_table(enrolment: dict, person_ids: pa.Array, end: int) -> pa.Table:

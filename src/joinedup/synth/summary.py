@@ -22,7 +22,8 @@ HEADLINES = (
     ("population.place_of_death_share.hospital", "Deaths in hospital (share)"),
 )
 ACTIVITY = ("apc_spell", "apc_diagnosis", "ae_attendance", "op_appointment", "gp_appointment",
-            "community_contact", "social_care_service", "programme_enrolment")  # fmt: skip
+            "community_contact", "social_care_service", "programme_enrolment",
+            "programme_rollout")  # fmt: skip
 
 
 def population_summary(warehouse: Path | str) -> Group:

@@ -33,7 +33,7 @@ CSP = (
 def create_app(settings: WebSettings) -> FastAPI:
     """The web app over ``settings.warehouse`` and ``settings.programme_db``."""
     from joinedup import __version__
-    from joinedup.web import api, opportunity, pages, practices
+    from joinedup.web import api, evaluation, opportunity, pages, practices
 
     app = FastAPI(
         title="joinedup",
@@ -57,6 +57,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.include_router(api.router)
     app.include_router(practices.router)
     app.include_router(opportunity.router)
+    app.include_router(evaluation.router)
     app.include_router(pages.router)
 
     @app.middleware("http")

@@ -54,3 +54,40 @@ def funnel_svg(
         )
 
     return figures.figure(f"chart:funnel:{measure_id}:{by}:{highlight}", draw)
+
+
+#: The charts of an evaluation, by the name its address gives them.
+EVALUATION_CHARTS = ("event-study", "synthetic-control", "tests")
+
+
+def evaluation_svg(figures: Figures, programme: str, chart: str) -> bytes | None:
+    """One chart of the programme's published evaluation: its "event-study" or
+    "synthetic-control" (place-based programmes) or its falsification "tests" (a forest
+    plot), or None where there is nothing to draw (not evaluated, withheld, or not that
+    kind of programme)."""
+    from joinedup.charts.evaluation import (
+        event_study_svg,
+        falsification_svg,
+        synthetic_control_svg,
+    )
+    from joinedup.reports.boardpack import evaluation_or_reason
+
+    if chart not in EVALUATION_CHARTS:
+        raise ValueError(f"evaluation_svg: chart must be one of {EVALUATION_CHARTS}, not {chart!r}")
+
+    def draw() -> bytes | None:
+        doc = evaluation_or_reason(figures, programme)
+        if doc.get("reason"):
+            return None
+        try:
+            if chart == "event-study":
+                svg = event_study_svg(doc)
+            elif chart == "synthetic-control":
+                svg = synthetic_control_svg(doc.get("synthetic_control") or {})
+            else:
+                svg = falsification_svg(doc)
+        except ValueError:  # withheld, or not a chart this kind of programme has
+            return None
+        return svg.encode("utf-8")
+
+    return figures.figure(f"chart:evaluation:{chart}:{programme}", draw)

@@ -414,6 +414,12 @@ def programme_page(
     if section not in SECTIONS:
         raise HTTPException(404, f"No programme page called {section!r}.")
     summary = programme_summary(request.app.state.settings.programme_db)
+    evaluated: dict[str, Any] = {}
+    if section == "innovations" and summary.get("available"):
+        from joinedup.web.evaluation import verdicts
+
+        named = {i["evaluated_programme"] for i in summary["innovations"]}
+        evaluated = verdicts(request.app.state.figures, named - {None})
     return render(
         request,
         "programme.html",
@@ -425,6 +431,7 @@ def programme_page(
             "can_edit": allowed(user.role, "milestone_edit"),
             "statuses": MILESTONE_STATUSES if summary.get("available") else {},
             "saved": saved,
+            "evaluated": evaluated,
         },
     )
 

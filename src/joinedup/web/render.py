@@ -31,6 +31,7 @@ NAV = [
     ("Measures", "/measures", "measures_page"),
     ("Population and risk", "/population", "population_page"),
     ("Opportunity", "/opportunity", "opportunity_page"),
+    ("Is it working?", "/evaluation", "evaluation_page"),
     ("My practice", "/practices/mine", "practice_mine"),
     ("Practices", "/practices", "practices_page"),
     ("Case finding", "/casefinding", "casefinding_page"),

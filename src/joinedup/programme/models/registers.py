@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from joinedup.programme.errors import InvalidValueError
 from joinedup.programme.models.base import Record, choice, in_range, required_text
 from joinedup.programme.models.governance import Organisation
 from joinedup.programme.vocab import INNOVATION_STAGES, RISK_STATUSES
+
+#: A programme name as the warehouse gives it (it goes into a web address).
+PROGRAMME_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+
+
+def programme_name(value: str | None) -> str | None:
+    """A programme's name as the warehouse gives it (letters, digits, ``_``, ``-`` and
+    ``.``; up to 100), stripped; an empty name is None."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if not PROGRAMME_NAME.fullmatch(text):
+        raise InvalidValueError(
+            f"evaluated programme {value!r}: expected a programme name as the warehouse "
+            "gives it (letters, digits, _ - or .; up to 100), e.g. telephone_care_management"
+        )
+    return text
 
 
 class Innovation(Record):
     """An entry in the "dynamic register of service innovation, improvement and review":
     its stage (idea, pilot, evaluated, scaled, decommissioned), owner, partners, cost,
-    evidence, evaluation result and review dates."""
+    evidence, evaluation result, the programme whose published evaluation it rests on
+    (``evaluated_programme``) and review dates."""
 
     __tablename__ = "innovation"
     noun = "innovation"
@@ -31,6 +51,9 @@ class Innovation(Record):
     evidence: Mapped[str | None] = mapped_column(Text)
     evaluation_result: Mapped[str | None] = mapped_column(Text)
     evaluation_ref: Mapped[str | None] = mapped_column(String(200))
+    #: The programme (as the warehouse names it: ``programme_enrolment`` or
+    #: ``programme_rollout``) whose published evaluation this entry rests on.
+    evaluated_programme: Mapped[str | None] = mapped_column(String(100))
     started_on: Mapped[date | None] = mapped_column(Date)
     last_reviewed: Mapped[date | None] = mapped_column(Date)
     next_review: Mapped[date | None] = mapped_column(Date)
@@ -47,6 +70,10 @@ class Innovation(Record):
     @validates("title")
     def _title(self, _key: str, value: str) -> str:
         return required_text(value, "innovation title")
+
+    @validates("evaluated_programme")
+    def _evaluated_programme(self, _key: str, value: str | None) -> str | None:
+        return programme_name(value)
 
 
 class InnovationPartner(Record):
