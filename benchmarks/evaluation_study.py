@@ -97,7 +97,8 @@ def synth_run(people: int, seed: int, effect: float, bootstrap: int, years: int 
 
 def place_run(people: int, seed: int, effect: float, bootstrap: int, years: int = 3) -> dict:
     """Build one synthetic economy with ``effect`` as its area effect, evaluate the
-    integrated neighbourhood teams at area level."""
+    integrated neighbourhood teams at area level (its interval is the jackknife's:
+    ``bootstrap`` does not apply)."""
     from joinedup.risk.place import evaluate_place
     from joinedup.synth import SynthConfig, build
     from joinedup.warehouse import open_warehouse
@@ -106,7 +107,7 @@ def place_run(people: int, seed: int, effect: float, bootstrap: int, years: int 
         config = SynthConfig(people=people, years=years, seed=seed).with_area_effect(effect)
         built = build(config, Path(tmp))
         with open_warehouse(built.warehouse_path, read_only=True) as wh:
-            doc = evaluate_place(wh, "integrated_neighbourhood_teams", bootstrap=bootstrap)
+            doc = evaluate_place(wh, "integrated_neighbourhood_teams")
             return doc.as_dict()
 
 
