@@ -114,7 +114,7 @@ def event_study_svg(doc: dict[str, Any]) -> str:
                 continue
             xs = [s["months_since_start"] for s in chosen]
             for s, x in zip(chosen, xs, strict=True):
-                _vertical_bar(ax, x, s.get("lower"), s.get("upper"), lo, hi, colour)
+                _interval_bar(ax, x, s.get("lower"), s.get("upper"), lo, hi, colour)
             ys = [_cut(s["rate_ratio"], lo, hi)[0] for s in chosen]
             ax.scatter(xs, ys, color=colour, s=34, zorder=3, gid=f"event-study-{name}")
         _log_axis(ax, "y", lo, hi)
@@ -142,17 +142,31 @@ def event_study_svg(doc: dict[str, Any]) -> str:
         return _save(fig, f"Event study: {_name(doc)}", desc)
 
 
-def _vertical_bar(
-    ax: Any, x: float, lower: Any, upper: Any, lo: float, hi: float, colour: str
+def _interval_bar(
+    ax: Any,
+    at: float,
+    lower: Any,
+    upper: Any,
+    lo: float,
+    hi: float,
+    colour: str,
+    vertical: bool = True,
 ) -> None:
-    """An interval bar at ``x`` (none without both limits); a cut end is an arrowhead."""
+    """An interval bar at ``at`` (none without both limits), vertical or horizontal; a
+    cut end is an arrowhead."""
     if lower is None or upper is None:
         return
     (a, cut_a), (b, cut_b) = _cut(lower, lo, hi), _cut(upper, lo, hi)
-    ax.plot([x, x], [a, b], color=colour, linewidth=1.6, zorder=2)
-    for y, cut, marker in ((a, cut_a, "v"), (b, cut_b, "^")):
+    ends = ((a, cut_a, "v" if vertical else "<"), (b, cut_b, "^" if vertical else ">"))
+
+    def xy(along: list[float]) -> tuple[list[float], list[float]]:
+        across = [at] * len(along)
+        return (across, along) if vertical else (along, across)
+
+    ax.plot(*xy([a, b]), color=colour, linewidth=1.6, zorder=2)
+    for end, cut, marker in ends:
         if cut:
-            ax.plot([x], [y], marker=marker, color=colour, markersize=6, zorder=2)
+            ax.plot(*xy([end]), marker=marker, color=colour, markersize=6, zorder=2)
 
 
 # --- The synthetic control --------------------------------------------------------------
@@ -262,7 +276,7 @@ def falsification_svg(doc: dict[str, Any]) -> str:
             if not chosen:
                 continue
             for y, r in chosen:
-                _horizontal_bar(ax, y, r["lower"], r["upper"], lo, hi, colour)
+                _interval_bar(ax, y, r["lower"], r["upper"], lo, hi, colour, vertical=False)
             ax.scatter(
                 [_cut(r["rate_ratio"], lo, hi)[0] for _, r in chosen],
                 [y for y, _ in chosen],
@@ -293,15 +307,3 @@ def falsification_svg(doc: dict[str, Any]) -> str:
             + "."
         )
         return _save(fig, f"Falsification tests: {_name(doc)}", desc)
-
-
-def _horizontal_bar(
-    ax: Any, y: float, lower: Any, upper: Any, lo: float, hi: float, colour: str
-) -> None:
-    if lower is None or upper is None:
-        return
-    (a, cut_a), (b, cut_b) = _cut(lower, lo, hi), _cut(upper, lo, hi)
-    ax.plot([a, b], [y, y], color=colour, linewidth=1.6, zorder=2)
-    for x, cut, marker in ((a, cut_a, "<"), (b, cut_b, ">")):
-        if cut:
-            ax.plot([x], [y], marker=marker, color=colour, markersize=6, zorder=2)

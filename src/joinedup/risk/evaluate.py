@@ -81,7 +81,7 @@ import pandas as pd
 from joinedup.risk.eligibility import Eligibility, from_enrolled
 from joinedup.risk.evalue import EValue, e_values
 from joinedup.risk.features import CONDITIONS, activity, data_end, features_at
-from joinedup.risk.verdict import ALPHA, SMD_LIMIT, Check, Verdict, judge
+from joinedup.risk.verdict import ALPHA, SMD_LIMIT, Check, Verdict, judge, rounded
 from joinedup.schema import codes
 from joinedup.warehouse import Warehouse
 
@@ -221,7 +221,7 @@ class OutcomeResult:
     def as_dict(self) -> dict:
         """Plain JSON-ready values (rates per person-year)."""
         out = {
-            k: (round(v, 6) if np.isfinite(v) else None) if isinstance(v, float) else v
+            k: rounded(v) if isinstance(v, float) else v
             for k, v in vars(self).items()
             if k not in ("placebo", "e_value", "verdict")
         }
@@ -283,9 +283,9 @@ class Evaluation:
             "programme": self.programme,
             "outcome": self.primary_outcome,
             "outcome_label": p.label,
-            "rate_ratio": _finite_or_none(p.rate_ratio),
-            "lower": _finite_or_none(p.lower),
-            "upper": _finite_or_none(p.upper),
+            "rate_ratio": rounded(p.rate_ratio),
+            "lower": rounded(p.lower),
+            "upper": rounded(p.upper),
             "verdict": verdict.verdict if verdict else None,
             "verdict_headline": verdict.headline if verdict else None,
             "verdict_sentence": verdict.sentence if verdict else None,
@@ -296,12 +296,12 @@ class Evaluation:
             "e_value": p.e_value.as_dict()["point"] if p.e_value else None,
             "e_value_interval": p.e_value.as_dict()["limit"] if p.e_value else None,
             "falsification_rule": FALSIFICATION_RULE,
-            "naive_rate_ratio": _finite_or_none(p.naive_rate_ratio),
-            "naive_lower": _finite_or_none(p.naive_lower),
-            "naive_upper": _finite_or_none(p.naive_upper),
-            "pre12_rate_ratio": _finite_or_none(p.pre12_rate_ratio),
-            "earlier_rate_ratio": _finite_or_none(p.earlier_rate_ratio),
-            "pre_all_rate_ratio": _finite_or_none(p.pre_all_rate_ratio),
+            "naive_rate_ratio": rounded(p.naive_rate_ratio),
+            "naive_lower": rounded(p.naive_lower),
+            "naive_upper": rounded(p.naive_upper),
+            "pre12_rate_ratio": rounded(p.pre12_rate_ratio),
+            "earlier_rate_ratio": rounded(p.earlier_rate_ratio),
+            "pre_all_rate_ratio": rounded(p.pre_all_rate_ratio),
             "method": "propensity-score matching (k nearest with replacement, exact on prior "
             "emergency admissions band and index quarter, caliper 0.2 SD of the logit); "
             "difference-in-differences of rates per person-year, pre = the baseline before "
@@ -326,10 +326,6 @@ class Evaluation:
             "warning": RTM_WARNING,
             "notes": self.notes,
         }
-
-
-def _finite_or_none(v: float) -> float | None:
-    return round(float(v), 6) if v is not None and np.isfinite(v) else None
 
 
 def programmes(wh: Warehouse) -> list[str]:

@@ -56,14 +56,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import ibis
 import numpy as np
 import pandas as pd
 
 from joinedup.risk.evalue import e_values
-from joinedup.risk.verdict import ALPHA, Check, judge
+from joinedup.risk.verdict import ALPHA, Check, judge, rounded
 from joinedup.schema import codes
 from joinedup.warehouse import Warehouse
 
@@ -104,21 +104,6 @@ def rollout(wh: Warehouse, programme: str) -> tuple[str, pd.DataFrame]:
     return levels[0], units.sort_values(["started_on", "unit"]).reset_index(drop=True)
 
 
-def _month_starts(first: date, end: date) -> list[date]:
-    """First days of the whole calendar months from the month holding ``first`` (if it
-    starts on the 1st, else the next) up to the last month that ends by ``end``."""
-    y, m = first.year, first.month
-    if first.day != 1:
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    out = []
-    while True:
-        ny, nm = (y + 1, 1) if m == 12 else (y, m + 1)
-        if date(ny, nm, 1) > end:
-            return out
-        out.append(date(y, m, 1))
-        y, m = ny, nm
-
-
 def area_panel(wh: Warehouse, level: str, min_age: int = DEFAULT_MIN_AGE) -> pd.DataFrame:
     """Emergency admissions and person-years of people aged ``min_age`` and over, per
     unit (of ``level``) and calendar month, counted in the warehouse.
@@ -132,16 +117,18 @@ def area_panel(wh: Warehouse, level: str, min_age: int = DEFAULT_MIN_AGE) -> pd.
     ``person_years``.
     """
     from joinedup.derived.persons import persons
+    from joinedup.measures.periods import periods_between
     from joinedup.risk.features import data_end
 
     column = LEVELS[level]
     s = wh.table("apc_spell")
     first = pd.Timestamp(s.admitted_on.min().execute()).date()
     end = data_end(wh)
-    months = _month_starts(first, end)
-    if not months:
+    whole = periods_between(first, end - timedelta(days=1), "month")
+    if not whole:
         raise ValueError("the data hold no whole calendar month")
-    last = pd.Timestamp(months[-1]) + pd.offsets.MonthBegin(1)
+    months = [m.start for m in whole]
+    last = pd.Timestamp(whole[-1].end + timedelta(days=1))
     bounds = pd.DataFrame({"month": months, "month_end": [*months[1:], last.date()]})
     p = persons(wh).select("person_id", "year_of_birth", unit=column)
     reg = wh.table("person").select(
@@ -435,7 +422,7 @@ class PlaceEvaluation:
     def as_dict(self) -> dict:
         """The JSON document ``joinedup evaluate --format json`` prints for a
         place-based programme."""
-        r = _round
+        r = rounded
         v = self.verdict
         return {
             "programme": self.programme,
@@ -495,10 +482,6 @@ RULE = (
     "interval excluding 1, or the pre-trend test (the event study's terms for the year "
     "before the start, together) rejects at 5%"
 )
-
-
-def _round(v: float, places: int = 6) -> float | None:
-    return round(float(v), places) if v is not None and math.isfinite(v) else None
 
 
 def evaluate_place(
@@ -572,9 +555,9 @@ def evaluate_panel(
     lead_keys = [f"lead{j}" for j in range(LEAD_MONTHS // STEP_MONTHS)]
     chi2, df, p = spread.wald(lead_keys, point)
     pre_trend = {
-        "chi2": _round(chi2, 4),
+        "chi2": rounded(chi2, 4),
         "df": df,
-        "p_value": _round(p, 4),
+        "p_value": rounded(p, 4),
         "failed": bool(math.isfinite(p) and p < ALPHA),
         "test": "Wald test that the event study's terms for the "
         f"{LEAD_MONTHS} months before the start are all 1 (jackknife covariance over "
@@ -648,7 +631,7 @@ def _step(months: int, rr: float, lo: float, hi: float) -> dict:
     return {
         "months_since_start": months,
         "months": f"{months} to {months + STEP_MONTHS - 1}",
-        "rate_ratio": _round(rr),
-        "lower": _round(lo),
-        "upper": _round(hi),
+        "rate_ratio": rounded(rr),
+        "lower": rounded(lo),
+        "upper": rounded(hi),
     }

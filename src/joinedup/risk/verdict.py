@@ -56,6 +56,11 @@ def _finite(*values: float | None) -> bool:
     return all(v is not None and math.isfinite(v) for v in values)
 
 
+def rounded(v: float | None, places: int = 6) -> float | None:
+    """``v`` rounded for a JSON document, None when it is missing or not finite."""
+    return round(float(v), places) if _finite(v) else None
+
+
 @dataclass
 class Check:
     """One falsification test: a rate ratio that should be 1.
@@ -96,10 +101,7 @@ class Check:
 
     def as_dict(self) -> dict:
         """JSON-ready, rounded to 6 decimals (NaN becomes None), with ``failed``."""
-        out = {
-            k: (round(v, 6) if _finite(v) else None) if isinstance(v, float) else v
-            for k, v in asdict(self).items()
-        }
+        out = {k: rounded(v) if isinstance(v, float) else v for k, v in asdict(self).items()}
         out["failed"] = self.failed
         out["computed"] = self.computed
         return out
