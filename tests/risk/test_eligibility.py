@@ -81,3 +81,19 @@ def test_an_evaluation_uses_the_written_rules(economy, tmp_path) -> None:
     outside = [n for n in doc["notes"] if "did not meet the eligibility rules" in n]
     assert outside and result.eligible_enrolled < result.enrolled
     assert doc["lower"] <= planted <= doc["upper"]
+
+
+def test_the_cli_refuses_a_bad_definition_before_reading_the_warehouse(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from joinedup.cli import app
+
+    path = tmp_path / "bad.yaml"
+    path.write_text("eligibility:\n  conditions_any: [gout]\n")
+    result = CliRunner().invoke(
+        app,
+        ["evaluate", "--programme", "telephone_care_management", "--eligibility", str(path),
+         "--warehouse", str(tmp_path / "absent.duckdb")],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "bad.yaml" in result.output and "unknown condition(s) gout" in result.output

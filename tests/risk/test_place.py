@@ -261,3 +261,14 @@ def test_the_generators_neighbourhood_teams_are_recovered_through_the_cli(econom
     started = {u["unit"]: u["started_on"] for u in planted["units"]}
     assert {s["unit"]: s["started_on"] for s in doc["starts"]} == started
     assert doc["units_started"] == len(started)
+    # The table form renders the same published document.
+    table = CliRunner().invoke(
+        app,
+        ["evaluate", "--programme", "integrated_neighbourhood_teams", "--warehouse",
+         str(economy.warehouse_path)],
+    )  # fmt: skip
+    assert table.exit_code == 0, table.output
+    assert f"rate ratio {doc['rate_ratio']:.2f} ({doc['lower']:.2f} to {doc['upper']:.2f})" in (
+        table.output
+    )
+    assert "Event study" in table.output and "verdict:" in table.output
