@@ -28,6 +28,9 @@ Two kinds of economy:
     python benchmarks/evaluation_study.py --kind place --sizes 200000 --seeds 1 2 3 \
         --effects 1.0 0.85
 
+``--comparisons never_enrolled not_yet_enrolled`` evaluates every person-level economy
+with both comparison designs (``joinedup evaluate --comparisons``), side by side.
+
 Each row is appended to ``--out`` (CSV) as soon as it is measured, so a long study can
 be stopped and its rows kept. ``--write-results`` writes the summary into
 benchmarks/RESULTS.md ("Evaluation operating characteristics").
@@ -57,6 +60,7 @@ def _row(kind, people, seed, effect, trend, doc, seconds, years=3) -> dict:
     controls = doc["negative_controls"]
     return {
         "kind": kind,
+        "comparisons": doc.get("comparisons", "never_enrolled"),
         "people": people,
         "years": years,
         "seed": seed,
@@ -80,8 +84,11 @@ def _row(kind, people, seed, effect, trend, doc, seconds, years=3) -> dict:
     }
 
 
-def synth_run(people: int, seed: int, effect: float, bootstrap: int, years: int = 3) -> dict:
-    """Build one synthetic economy, evaluate telephone care management."""
+def synth_run(
+    people: int, seed: int, effect: float, bootstrap: int, years: int, comparisons: list[str]
+) -> list[dict]:
+    """Build one synthetic economy, evaluate telephone care management with each design
+    of ``comparisons``."""
     from joinedup.risk.evaluate import evaluate_programme
     from joinedup.synth import SynthConfig, build
     from joinedup.warehouse import open_warehouse
@@ -90,9 +97,12 @@ def synth_run(people: int, seed: int, effect: float, bootstrap: int, years: int 
         config = SynthConfig(people=people, years=years, seed=seed).with_programme_effect(effect)
         built = build(config, Path(tmp))
         with open_warehouse(built.warehouse_path, read_only=True) as wh:
-            return evaluate_programme(
-                wh, "telephone_care_management", bootstrap=bootstrap
-            ).as_dict()
+            return [
+                evaluate_programme(
+                    wh, "telephone_care_management", bootstrap=bootstrap, comparisons=c
+                ).as_dict()
+                for c in comparisons
+            ]
 
 
 def place_run(people: int, seed: int, effect: float, bootstrap: int, years: int = 3) -> dict:
@@ -116,6 +126,7 @@ def _place_row(people, seed, effect, doc, seconds, years=3) -> dict:
     sc = doc["synthetic_control"] or {}
     return {
         "kind": "place",
+        "comparisons": "not_yet_started",
         "people": people,
         "years": years,
         "seed": seed,
@@ -139,8 +150,17 @@ def _place_row(people, seed, effect, doc, seconds, years=3) -> dict:
     }
 
 
-def world_run(base: Path, seed: int, effect: float, trend: float, bootstrap: int, enrolled: int):
-    """One hand-made world on the economy ``base``."""
+def world_run(
+    base: Path,
+    seed: int,
+    effect: float,
+    trend: float,
+    bootstrap: int,
+    enrolled: int,
+    comparisons: list[str],
+) -> list[dict]:
+    """One hand-made world on the economy ``base``, evaluated with each design of
+    ``comparisons``."""
     from tests.risk import evaluation_worlds as worlds
 
     from joinedup.risk.evaluate import evaluate_programme
@@ -152,13 +172,33 @@ def world_run(base: Path, seed: int, effect: float, trend: float, bootstrap: int
             base, path, effect=effect, enrolled=enrolled, seed=seed, trend_per_year=trend
         )
         with open_warehouse(path, read_only=True) as wh:
-            return evaluate_programme(wh, worlds.PROGRAMME, bootstrap=bootstrap).as_dict()
+            return [
+                evaluate_programme(
+                    wh, worlds.PROGRAMME, bootstrap=bootstrap, comparisons=c
+                ).as_dict()
+                for c in comparisons
+            ]
+
+
+def _report(args, people: int, seed: int, effect: float, trend: float, row: dict) -> None:
+    """One line per evaluated economy, as it is measured."""
+    design = f" {row['comparisons']}" if "comparisons" in row else ""
+    print(
+        f"{args.kind}{design} n={people:,} years={args.years} seed={seed} "
+        f"effect={effect} trend={trend}: "
+        f"{row['rate_ratio']:.3f} ({row['lower']:.3f} to {row['upper']:.3f}), "
+        f"placebo {row['placebo_rate_ratio']:.3f} "
+        f"({row['placebo_lower']:.3f} to {row['placebo_upper']:.3f}), "
+        f"max |SMD| {row['max_abs_smd']:.3f}, {row['verdict']} "
+        f"[{row['seconds']:.0f} s]",
+        flush=True,
+    )
 
 
 def summary(rows: pd.DataFrame) -> pd.DataFrame:
     """Per setting: bias, coverage, significance, falsification and verdicts."""
     out = []
-    keys = ["kind", "people", "years", "effect", "trend"]
+    keys = ["kind", "comparisons", "people", "years", "effect", "trend"]
     for key, g in rows.groupby(keys, sort=True):
         truth = g.effect.iloc[0]
         log_rr = np.log(g.rate_ratio.astype(float))
@@ -199,6 +239,13 @@ def main() -> None:
     ap.add_argument("--enrolled", type=int, default=1000, help="world only")
     ap.add_argument("--years", type=int, default=3, help="years of data")
     ap.add_argument("--bootstrap", type=int, default=400)
+    ap.add_argument(
+        "--comparisons",
+        nargs="+",
+        default=["never_enrolled"],
+        choices=("never_enrolled", "not_yet_enrolled"),
+        help="person-level designs, each evaluated on the same economies",
+    )
     ap.add_argument("--out", type=Path, default=None, help="CSV of every economy's result")
     ap.add_argument("--write-results", action="store_true")
     args = ap.parse_args()
@@ -220,40 +267,41 @@ def main() -> None:
                     t = time.perf_counter()
                     if args.kind == "place":
                         doc = place_run(people, seed, effect, args.bootstrap, args.years)
-                        row = _place_row(
-                            people, seed, effect, doc, time.perf_counter() - t, args.years
-                        )
-                    elif args.kind == "synth":
-                        doc = synth_run(people, seed, effect, args.bootstrap, args.years)
+                        found = [
+                            _place_row(
+                                people, seed, effect, doc, time.perf_counter() - t, args.years
+                            )
+                        ]
                     else:
-                        doc = world_run(
-                            base.warehouse_path,
-                            seed,
-                            effect,
-                            trend,
-                            args.bootstrap,
-                            args.enrolled,
-                        )
-                    seconds = time.perf_counter() - t
-                    if args.kind != "place":
-                        row = _row(args.kind, people, seed, effect, trend, doc, seconds, args.years)
-                    rows.append(row)
-                    print(
-                        f"{args.kind} n={people:,} years={args.years} seed={seed} "
-                        f"effect={effect} trend={trend}: "
-                        f"{row['rate_ratio']:.3f} ({row['lower']:.3f} to {row['upper']:.3f}), "
-                        f"placebo {row['placebo_rate_ratio']:.3f} "
-                        f"({row['placebo_lower']:.3f} to {row['placebo_upper']:.3f}), "
-                        f"max |SMD| {row['max_abs_smd']:.3f}, {row['verdict']} "
-                        f"[{row['seconds']:.0f} s]",
-                        flush=True,
-                    )
+                        if args.kind == "synth":
+                            docs = synth_run(
+                                people, seed, effect, args.bootstrap, args.years, args.comparisons
+                            )
+                        else:
+                            docs = world_run(
+                                base.warehouse_path,
+                                seed,
+                                effect,
+                                trend,
+                                args.bootstrap,
+                                args.enrolled,
+                                args.comparisons,
+                            )
+                        seconds = (time.perf_counter() - t) / len(docs)
+                        found = [
+                            _row(args.kind, people, seed, effect, trend, d, seconds, args.years)
+                            for d in docs
+                        ]
+                    for row in found:
+                        _report(args, people, seed, effect, trend, row)
+                        rows.append(row)
                     if handle is not None:
-                        if writer is None:
-                            writer = csv.DictWriter(handle, fieldnames=list(row))
-                            if handle.tell() == 0:
-                                writer.writeheader()
-                        writer.writerow(row)
+                        for row in found:
+                            if writer is None:
+                                writer = csv.DictWriter(handle, fieldnames=list(row))
+                                if handle.tell() == 0:
+                                    writer.writeheader()
+                            writer.writerow(row)
                         handle.flush()
         if base_dir is not None:
             base_dir.cleanup()

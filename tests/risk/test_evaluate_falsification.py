@@ -8,6 +8,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from joinedup.risk.evalue import e_value, e_values
@@ -211,6 +212,66 @@ def test_a_cohort_selected_on_a_rising_trend_fails_the_placebo_test(small_econom
     assert out["placebo"]["failed"] and out["placebo"]["lower"] > 1.0, out["placebo"]
     assert out["verdict"] == "inconclusive", out["verdict_sentence"]
     assert "placebo" in out["verdict_sentence"]
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_risk_sets_follow_people_enrolled_later_only_until_their_enrolment(small_economy, tmp_path):
+    """``comparisons="not_yet_enrolled"``: people enrolled later may be comparisons on an
+    index date before their enrolment, and their follow-up stops at it; the default pool
+    never holds an enrolled person. In a world that meets the assumptions (no effect)
+    both designs' intervals hold 1."""
+    import duckdb
+
+    from joinedup.risk.evaluate import evaluate_programme
+    from joinedup.warehouse import open_warehouse
+
+    path = tmp_path / "world.duckdb"
+    worlds.rewrite(small_economy.warehouse_path, path, effect=1.0, enrolled=1000, seed=3)
+    with duckdb.connect(str(path), read_only=True) as con:
+        enrolled = con.sql("SELECT person_id, enrolled_on FROM programme_enrolment").df()
+    enrolled["enrolled_on"] = pd.to_datetime(enrolled.enrolled_on)
+    found = {}
+    with open_warehouse(path, read_only=True) as wh:
+        for design in ("never_enrolled", "not_yet_enrolled"):
+            found[design] = evaluate_programme(
+                wh, worlds.PROGRAMME, bootstrap=200, comparisons=design
+            )
+    never = found["never_enrolled"].pairs
+    assert not never.person_id.isin(enrolled.person_id).any()
+    risk = found["not_yet_enrolled"].pairs.merge(enrolled, on="person_id")
+    assert len(risk) > 100  # people enrolled later serve as comparisons
+    assert (pd.to_datetime(risk.index_date) < risk.enrolled_on).all()
+    ends = pd.to_datetime(risk.post_end)
+    assert (ends <= risk.enrolled_on).all()
+    assert (ends == risk.enrolled_on).sum() > 50  # follow-up cut at their own enrolment
+    for design, result in found.items():
+        doc = result.as_dict()
+        assert doc["comparisons"] == design
+        assert doc["lower"] <= 1.0 <= doc["upper"], (design, doc["rate_ratio"])
+    assert any("enrolled later" in n for n in found["not_yet_enrolled"].as_dict()["notes"])
+
+
+@pytest.mark.unit
+def test_an_unknown_comparison_design_is_a_clear_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from joinedup.cli import app
+    from joinedup.risk.evaluate import evaluate_programme
+
+    with pytest.raises(ValueError, match="expected one of never_enrolled, not_yet_enrolled"):
+        evaluate_programme(None, "p", comparisons="everyone")
+    result = CliRunner().invoke(
+        app,
+        [
+            *("evaluate", "--programme", "p", "--warehouse", str(tmp_path / "none.duckdb")),
+            *("--comparisons", "everyone"),
+        ],
+    )
+    assert result.exit_code != 0
+    assert "--comparisons 'everyone': expected one of never_enrolled, not_yet_enrolled" in (
+        result.output
+    )
 
 
 @pytest.mark.integration

@@ -272,3 +272,11 @@ def test_the_generators_neighbourhood_teams_are_recovered_through_the_cli(econom
         table.output
     )
     assert "Event study" in table.output and "verdict:" in table.output
+    # Comparison people do not apply to a place-based programme: its comparisons are units.
+    refused = CliRunner().invoke(
+        app,
+        ["evaluate", "--programme", "integrated_neighbourhood_teams", "--warehouse",
+         str(economy.warehouse_path), "--comparisons", "not_yet_enrolled"],
+    )  # fmt: skip
+    assert refused.exit_code != 0
+    assert "units not started yet or never" in refused.output

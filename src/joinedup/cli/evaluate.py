@@ -40,6 +40,15 @@ def evaluate(
         "conditions_any, min_conditions, min_emergency_admissions); by default it is read "
         "from who was enrolled.",
     ),
+    comparisons: str = typer.Option(
+        "never_enrolled",
+        "--comparisons",
+        help="Who may be a comparison person: never_enrolled (people never enrolled, the "
+        "default) or not_yet_enrolled (risk sets: anybody not yet enrolled on their index "
+        "date, followed until their own enrolment; less biased where case finding passes "
+        "people over, but its placebo test is weaker against a cohort selected on a rising "
+        "trend: docs/evaluation.md).",
+    ),
 ) -> None:
     """Matched difference-in-differences of a programme, beside the naive before/after
     (the published figure: the same numbers the board pack shows, small numbers
@@ -51,10 +60,12 @@ def evaluate(
     aged 65 and over, its event study, placebo and pre-trend test, and a synthetic
     control for the first unit to start (--k and --outcome do not apply)."""
     from joinedup.published import Figures
-    from joinedup.risk.evaluate import RTM_WARNING
+    from joinedup.risk.evaluate import COMPARISONS, RTM_WARNING
 
     if output_format not in ("table", "json"):
         raise fail(f"--format {output_format!r}: expected table or json")
+    if comparisons not in COMPARISONS:
+        raise fail(f"--comparisons {comparisons!r}: expected one of {', '.join(COMPARISONS)}")
     rules = None
     if eligibility is not None:
         from joinedup.risk.eligibility import load
@@ -73,7 +84,7 @@ def evaluate(
         try:
             result = figures.evaluation(
                 programme, k=k, bootstrap=bootstrap, seed=seed, outcome=outcome,
-                eligibility=rules,
+                eligibility=rules, comparisons=comparisons,
             )  # fmt: skip
         except ValueError as exc:
             raise fail(str(exc)) from None

@@ -47,6 +47,7 @@ def programme_evaluation(
     seed: int = DEFAULT_SEED,
     outcome: str = "emergency_admissions",
     eligibility: Any = None,
+    comparisons: str = "never_enrolled",
 ) -> dict[str, Any]:
     """``evaluate_programme(...).as_dict()``, suppressed (see the module docstring).
     Raises ValueError when the programme cannot be evaluated (no enrolments, nobody
@@ -55,7 +56,7 @@ def programme_evaluation(
 
     doc = evaluate_programme(
         wh, programme, k=k, bootstrap=bootstrap, seed=seed, outcome=outcome,
-        eligibility=eligibility,
+        eligibility=eligibility, comparisons=comparisons,
     ).as_dict()  # fmt: skip
     if _small(doc["matched_enrolled"]):
         doc.update(dict.fromkeys(PRIMARY_FIGURES), outcomes={})

@@ -153,12 +153,14 @@ class Figures(
         seed: int | None = None,
         outcome: str = "emergency_admissions",
         eligibility: Any = None,
+        comparisons: str = "never_enrolled",
     ) -> dict[str, Any]:
         """The matched difference-in-differences evaluation of ``programme``, with its
         falsification tests, E-value and verdict for ``outcome``, suppressed
         (:func:`joinedup.published.evaluation.programme_evaluation`; the defaults are
         those of ``joinedup evaluate``; ``eligibility`` an
-        :class:`joinedup.risk.eligibility.Eligibility`, by default read from the data). A
+        :class:`joinedup.risk.eligibility.Eligibility`, by default read from the data;
+        ``comparisons`` one of :data:`joinedup.risk.evaluate.COMPARISONS`). A
         place-based programme (one with a rollout)
         gets the area-level evaluation instead
         (:func:`joinedup.published.evaluation.place_evaluation`; ``k``, ``bootstrap`` and
@@ -173,6 +175,11 @@ class Figures(
                     f"{programme} is place-based: it is evaluated on emergency admissions "
                     "of people aged 65 and over only"
                 )
+            if comparisons != "never_enrolled":
+                raise ValueError(
+                    f"{programme} is place-based: its comparisons are the units not started "
+                    "yet or never (--comparisons applies to programmes people are enrolled in)"
+                )
             return self.figure(
                 f"place-evaluation-v2:{programme}", ev.place_evaluation, self.wh, programme,
                 persist=True,
@@ -182,10 +189,11 @@ class Figures(
         bootstrap = ev.DEFAULT_BOOTSTRAP if bootstrap is None else bootstrap
         seed = ev.DEFAULT_SEED if seed is None else seed
         return self.figure(
-            # "v2": the document gained the falsification tests, E-value and verdict.
-            f"evaluation-v2:{programme}:{outcome}:{k}:{bootstrap}:{seed}"
+            # "v3": the document gained who the comparisons could be.
+            f"evaluation-v3:{programme}:{outcome}:{k}:{bootstrap}:{seed}"
+            + (f":{comparisons}" if comparisons != "never_enrolled" else "")
             + (f":{eligibility.digest()}" if eligibility is not None else ""),
             ev.programme_evaluation, self.wh, programme, k, bootstrap, seed, outcome,
-            eligibility,
+            eligibility, comparisons,
             persist=True,
         )  # fmt: skip

@@ -99,6 +99,16 @@ OUTCOMES: dict[str, str] = {
 #: as a matched comparison of rates after the index date, without the
 #: difference-in-differences, and without a placebo in time.
 POST_ONLY: dict[str, str] = {"deaths": "deaths"}
+#: Who may be a comparison person. ``never_enrolled``: people never enrolled in the
+#: programme (the default). ``not_yet_enrolled``: risk sets (Li, Propert and Rosenbaum
+#: 2001), anybody not enrolled by their index date, followed only until their own
+#: enrolment; less biased on the synthetic economies, but its placebo test is weaker
+#: against a cohort selected on a rising trend (docs/evaluation.md).
+COMPARISONS: dict[str, str] = {
+    "never_enrolled": "people never enrolled in the programme",
+    "not_yet_enrolled": "people not yet enrolled on their index date (risk sets), "
+    "followed until their own enrolment",
+}
 PRE_DAYS = 365
 PRIOR_BANDS = 3  # exact matching on prior emergency admissions 0, 1, 2, 3+
 # Counts that also enter the propensity model on the log scale: use of services is
@@ -256,6 +266,11 @@ class Evaluation:
     negative_controls: list[Check] = field(default_factory=list)
     #: The outcome reported at the top level (``rate_ratio``, ``verdict`` ...).
     primary_outcome: str = "emergency_admissions"
+    #: Who could be a comparison person (a key of ``COMPARISONS``).
+    comparisons: str = "never_enrolled"
+    #: One row per (enrolled row ``set``, comparison person): ``person_id``,
+    #: ``index_date`` and ``post_end`` (end of follow-up, exclusive).
+    pairs: pd.DataFrame = field(default=None, repr=False)
 
     @property
     def primary(self) -> OutcomeResult:
@@ -313,6 +328,8 @@ class Evaluation:
             "matched_enrolled": self.matched_enrolled,
             "comparison_people": self.comparison_people,
             "comparison_pool": self.comparison_pool,
+            "comparisons": self.comparisons,
+            "comparisons_label": COMPARISONS[self.comparisons],
             "k": self.k,
             "data_end": self.data_end.isoformat() if self.data_end else None,
             "outcomes": {k: v.as_dict() for k, v in self.outcomes.items()},
@@ -494,6 +511,7 @@ def evaluate_programme(
     pool_limit: int | None = None,
     outcome: str = "emergency_admissions",
     eligibility: Eligibility | None = None,
+    comparisons: str = "never_enrolled",
 ) -> Evaluation:
     """Evaluate ``programme``: matched difference-in-differences and the naive figure,
     the falsification tests (placebo in time, negative-control outcomes, balance), the
@@ -502,9 +520,14 @@ def evaluate_programme(
     ``outcome`` is the one reported at the top level (``Evaluation.primary``).
     ``pool_limit`` caps the number of comparison candidates (a random sample) for very
     large populations. ``eligibility`` (:mod:`joinedup.risk.eligibility`) gives the
-    programme's rules; by default they are read from the enrolled. Raises ValueError if
-    the programme has no enrolments or the outcome is not one of ``OUTCOMES``.
+    programme's rules; by default they are read from the enrolled. ``comparisons`` is
+    one of ``COMPARISONS``: ``never_enrolled`` (the default), or ``not_yet_enrolled``
+    (risk sets: anybody not enrolled by their index date, followed until their own
+    enrolment). Raises ValueError if the programme has no enrolments, the outcome is not
+    one of ``OUTCOMES`` or ``comparisons`` not one of ``COMPARISONS``.
     """
+    if comparisons not in COMPARISONS:
+        raise ValueError(f"comparisons {comparisons!r}: expected one of {', '.join(COMPARISONS)}")
     if outcome not in OUTCOMES and outcome not in POST_ONLY:
         raise ValueError(
             f"outcome {outcome!r}: expected one of {', '.join([*OUTCOMES, *POST_ONLY])}"
@@ -523,15 +546,20 @@ def evaluate_programme(
     people = _frame(
         wh.table("person").select("person_id", "registered_from", "registered_to", "date_of_death")
     )
-    # Comparison people are those never enrolled. Risk sets (anybody not yet enrolled on
-    # their index date, followed until their own enrolment) were tried: they remove a bias
-    # of this pool but weaken the placebo test against cohorts selected on a trend
-    # (docs/evaluation.md, "What is known of the bias").
-    others = people.loc[~people.person_id.isin(enrol.person_id), ["person_id"]]
+    # Who may be a comparison (COMPARISONS; docs/evaluation.md, "What is known of the
+    # bias"): people never enrolled, or, with risk sets, anybody not yet enrolled on
+    # their index date, followed only until their own enrolment.
+    if comparisons == "never_enrolled":
+        others = people.loc[~people.person_id.isin(enrol.person_id), ["person_id"]]
+    else:
+        others = people[["person_id"]]
     if pool_limit is not None and len(others) > pool_limit:
         others = others.sample(pool_limit, random_state=seed)
     dates = pd.to_datetime(enrol.enrolled_on).to_numpy()
     others = others.assign(index_date=rng.choice(dates, size=len(others)), treated=False)
+    own = pd.to_datetime(others.person_id.map(enrol.set_index("person_id").enrolled_on))
+    others["own_enrolled_on"] = own.astype("datetime64[s]")
+    others = others[own.isna() | (others.index_date < others.own_enrolled_on)]
     treated_index = pd.DataFrame(
         {"person_id": enrol.person_id, "index_date": pd.to_datetime(enrol.enrolled_on)}
     ).assign(treated=True)
@@ -617,7 +645,9 @@ def evaluate_programme(
     cap = cdata["index_date"].to_numpy() + follow
     pairs["person_id"] = cdata["person_id"].to_numpy()
     pairs["index_date"] = cdata["index_date"].to_numpy()
-    pairs["post_end"] = np.minimum(own_end, cap)
+    # A comparison person who is enrolled later (risk sets only) stops being one then.
+    own_enrolled = cdata["own_enrolled_on"].astype("datetime64[s]").to_numpy()
+    pairs["post_end"] = np.fmin(np.minimum(own_end, cap), own_enrolled)
 
     post_periods = pd.concat(
         [
@@ -662,6 +692,13 @@ def evaluate_programme(
         outcomes[name] = _post_only(name, label, sets, all_reps)
     placebo, controls = _falsification(sets[in_base].reset_index(drop=True), base_reps)
     notes = [f"eligible: {rules.describe()}" + (" (as written)" if eligibility else "")]
+    if comparisons != "never_enrolled":
+        later = int(pairs.person_id.isin(enrol.person_id).sum())
+        notes.append(
+            f"comparisons: {COMPARISONS[comparisons]}; {later} of {len(pairs)} comparison "
+            "places are people enrolled later. The placebo test is weaker against a cohort "
+            "selected on a rising trend under this design (docs/evaluation.md)"
+        )
     if outside:
         notes.append(f"{outside} enrolled people did not meet the eligibility rules")
     dropped = int(treated.sum() - len(matched_t))
@@ -682,6 +719,8 @@ def evaluate_programme(
         notes=notes,
         negative_controls=controls,
         primary_outcome=outcome,
+        comparisons=comparisons,
+        pairs=pairs[["set", "person_id", "index_date", "post_end"]],
     )
     for name, o in outcomes.items():
         o.placebo = placebo.get(name)
