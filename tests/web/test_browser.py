@@ -219,6 +219,37 @@ def test_programme_manager_edits_a_milestone(server, browser) -> None:
     context.close()
 
 
+def test_programme_manager_links_an_innovation_to_its_evaluation(server, browser) -> None:
+    """The register's "Link an evaluation" form: choose a programme, save, and the entry
+    links to its evaluation with the verdict; choosing none clears it again."""
+    context = browser.new_context()
+    page = context.new_page()
+    _sign_in(page, server, "programme_manager")
+    page.goto(f"{server}/programme/innovations")
+    rows = page.locator("tbody tr")
+    free = next(
+        rows.nth(i) for i in range(rows.count()) if "/evaluation/" not in rows.nth(i).inner_html()
+    )
+    row_id = free.get_attribute("id")
+    free.locator("summary").click()
+    free.get_by_label("Evaluated by the programme").select_option("telephone_care_management")
+    free.get_by_role("button").click()
+    page.wait_for_url("**/programme/innovations?saved=*")
+    assert "saved" in page.locator("[role=status]").inner_text()
+    row = page.locator(f"#{row_id}")
+    link = row.get_by_role("link", name="telephone care management")
+    assert link.get_attribute("href") == "/evaluation/telephone_care_management"
+    page.screenshot(
+        path=str(ARTIFACTS / "programme_manager" / "innovation_linked.png"), full_page=True
+    )
+    row.locator("summary").click()
+    row.get_by_label("Evaluated by the programme").select_option("")
+    row.get_by_role("button").click()
+    page.wait_for_url("**/programme/innovations?saved=*")
+    assert page.locator(f"#{row_id} a[href^='/evaluation/']").count() == 0
+    context.close()
+
+
 def test_board_member_downloads_the_board_pack(server, browser) -> None:
     context = browser.new_context(accept_downloads=True)
     page = context.new_page()

@@ -250,3 +250,43 @@ def test_the_innovation_register_links_to_the_evaluations(web_env, clients) -> N
     api = clients["board"].get("/api/programme").json()
     named = {i["title"]: i["evaluated_programme"] for i in api["innovations"]}
     assert named["Integrated neighbourhood teams in GP clusters"] == PLACE_PROGRAMME
+
+
+def test_a_programme_manager_links_an_innovation_to_an_evaluation(web_env, clients) -> None:
+    """The register's form sets the programme an entry's evaluation rests on (the CLI's
+    ``--evaluates``); an unknown programme, a stale version and a role that may not edit
+    are refused; an empty choice clears the link."""
+    from .conftest import csrf_of
+
+    manager = clients["programme_manager"]
+    entries = manager.get("/api/programme").json()["innovations"]
+    free = next(i for i in entries if i["evaluated_programme"] is None)
+    url = f"/programme/innovations/{free['id']}"
+
+    def post(client, **form):
+        token = csrf_of(client.get("/account").text)
+        return client.post(url, data={"csrf_token": token, **form}, follow_redirects=False)
+
+    def current():
+        found = manager.get("/api/programme").json()["innovations"]
+        return next(i for i in found if i["id"] == free["id"])
+
+    refused = post(clients["board"], version=free["version"], evaluated_programme=PERSON_PROGRAMME)
+    assert refused.status_code == 403
+    unknown = post(manager, version=free["version"], evaluated_programme="no_such_programme")
+    assert unknown.status_code == 422 and PERSON_PROGRAMME in unknown.text
+    saved = post(manager, version=free["version"], evaluated_programme=PERSON_PROGRAMME)
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"].endswith(f"#innovation-{free['id']}")
+    linked = current()
+    assert linked["evaluated_programme"] == PERSON_PROGRAMME
+    page = manager.get(saved.headers["location"]).text
+    assert "Innovation register entry saved." in page
+    row = page.split(f'<tr id="innovation-{free["id"]}">', 1)[1].split("</tr>", 1)[0]
+    assert f'<a href="/evaluation/{PERSON_PROGRAMME}">' in row
+    assert _esc(_doc(web_env, PERSON_PROGRAMME)["verdict_headline"]) in row
+    stale = post(manager, version=free["version"], evaluated_programme="")
+    assert stale.status_code == 409
+    cleared = post(manager, version=linked["version"], evaluated_programme="")
+    assert cleared.status_code == 303
+    assert current()["evaluated_programme"] is None

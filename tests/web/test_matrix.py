@@ -25,6 +25,7 @@ PLACE_PROGRAMME = "integrated_neighbourhood_teams"
 #: What an allowed role gets from a route that does not answer 200, and why.
 ALLOWED: dict[str, int] = {
     "milestone_edit": 303,  # saved: back to the work programme
+    "innovation_edit": 303,  # saved: back to the innovation register
     "scenario_run": 303,  # started: on to the run's result
     "practice_mine": 303,  # on to the clinician's own practice's feed
     "logout": 303,  # signed out: to the sign-in page
@@ -48,6 +49,7 @@ def redirects(env) -> dict[str, str]:
     """Where each 303 of ALLOWED goes (a regular expression for the whole location)."""
     return {
         "milestone_edit": re.escape("/programme/workstreams?saved=1#milestone-1"),
+        "innovation_edit": re.escape("/programme/innovations?saved=innovation-1#innovation-1"),
         "scenario_run": r"/scenarios/runs/[A-Za-z0-9_-]+",
         "practice_mine": re.escape(f"/practices/{env.practice}/feed"),
         "logout": re.escape("/login"),
@@ -79,6 +81,7 @@ def sample_requests(env, run_id: str) -> dict[str, tuple[str, str]]:
         "capability_page": ("GET", "/capability/scenarios"),
         "programme_page": ("GET", "/programme/workstreams"),
         "milestone_edit": ("POST", "/programme/milestones/1"),
+        "innovation_edit": ("POST", "/programme/innovations/1"),
         "scenarios_page": ("GET", "/scenarios"),
         "scenario_run": ("POST", "/scenarios/run"),
         "scenario_result": ("GET", f"/scenarios/runs/{run_id}"),
@@ -138,6 +141,19 @@ def _milestone_version(client) -> str:
     return found.group(1)
 
 
+def _innovation_form(client) -> tuple[str, str]:
+    """Innovation 1's current version and linked programme ("" for none), from its form
+    on the innovation register page."""
+    page = client.get("/programme/innovations").text
+    form = page.split('action="/programme/innovations/1">', 1)
+    assert len(form) == 2, "no edit form for innovation 1 on the innovation register"
+    form = form[1].split("</form>", 1)[0]
+    version = re.search(r'name="version" value="(\d+)"', form)
+    linked = re.search(r'<option value="([^"]*)" selected>', form)
+    assert version and linked, form
+    return version.group(1), linked.group(1)
+
+
 def test_every_route_is_in_the_matrix(web_env) -> None:
     """No route escapes the table: each is either public or listed in ACCESS."""
     from joinedup.web.pages import CAPABILITIES
@@ -185,6 +201,10 @@ def test_role_against_every_endpoint(web_env, clients, scenario_run_id, role) ->
             if name == "milestone_edit":
                 version = _milestone_version(c) if expected != 403 else "0"
                 data |= {"version": version, "status": "in_progress"}
+            if name == "innovation_edit":
+                # The link it already has: the matrix must not change what other tests read.
+                version, linked = _innovation_form(c) if expected != 403 else ("0", "")
+                data |= {"version": version, "evaluated_programme": linked}
             if name == "scenario_run":
                 data |= {"scenario": SCENARIO, "runs": "100"}
             r = c.post(url, data=data, follow_redirects=False)

@@ -54,6 +54,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "capability_page": EVERYONE,
     "programme_page": EVERYONE,
     "milestone_edit": PROGRAMME_EDITORS,
+    "innovation_edit": PROGRAMME_EDITORS,
     "scenarios_page": EVERYONE,
     "scenario_run": SCENARIO_RUNNERS,
     "scenario_result": EVERYONE,

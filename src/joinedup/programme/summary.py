@@ -113,6 +113,7 @@ def _summary(st: Any, today: date) -> dict[str, Any]:
                 "cost_pounds": i.cost_pounds,
                 "last_reviewed": _iso(i.last_reviewed),
                 "evaluated_programme": i.evaluated_programme,
+                "version": i.version,
             }
             for i in s.scalars(select(Innovation).order_by(Innovation.title))
         ]

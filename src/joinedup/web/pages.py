@@ -407,7 +407,9 @@ def programme_page(
     section: Annotated[str, Path(max_length=40)],
     saved: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
-    """A section of the work programme from the programme store."""
+    """A section of the work programme from the programme store; on the innovation
+    register, each entry's evaluation and (for programme editors) a form to link it to
+    the programme whose evaluation it rests on."""
     from joinedup.programme.summary import programme_summary
     from joinedup.programme.vocab import MILESTONE_STATUSES
 
@@ -415,11 +417,13 @@ def programme_page(
         raise HTTPException(404, f"No programme page called {section!r}.")
     summary = programme_summary(request.app.state.settings.programme_db)
     evaluated: dict[str, Any] = {}
+    evaluable: list[str] = []
     if section == "innovations" and summary.get("available"):
         from joinedup.web.evaluation import verdicts
 
         named = {i["evaluated_programme"] for i in summary["innovations"]}
         evaluated = verdicts(request.app.state.figures, named - {None})
+        evaluable = request.app.state.figures.programmes()
     return render(
         request,
         "programme.html",
@@ -432,6 +436,7 @@ def programme_page(
             "statuses": MILESTONE_STATUSES if summary.get("available") else {},
             "saved": saved,
             "evaluated": evaluated,
+            "evaluable": evaluable,
         },
     )
 
@@ -469,6 +474,47 @@ def milestone_edit(
         raise HTTPException(409, str(exc)) from None
     return RedirectResponse(
         f"/programme/workstreams?saved={milestone_id}#milestone-{milestone_id}", status_code=303
+    )
+
+
+@router.post(
+    "/programme/innovations/{innovation_id}",
+    name="innovation_edit",
+    dependencies=[Depends(check_csrf)],
+)
+def innovation_edit(
+    request: Request,
+    user: Caller,
+    innovation_id: Annotated[int, Path(ge=1)],
+    version: Annotated[int, Form(ge=0)],
+    evaluated_programme: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Link an innovation register entry to the programme whose evaluation it rests on
+    (one the data hold), or clear the link (an empty choice). The same change as
+    ``joinedup programme innovation update ID --evaluates NAME``."""
+    from joinedup.programme import service
+    from joinedup.programme.errors import NotFoundError, ProgrammeError
+    from joinedup.programme.models import Innovation
+    from joinedup.programme.summary import store
+
+    name = evaluated_programme.strip() or None
+    held = request.app.state.figures.programmes()
+    if name is not None and name not in held:
+        raise HTTPException(
+            422,
+            f"No programme called {name!r} in the data; the programmes are: "
+            + (", ".join(held) or "none"),
+        )
+    try:
+        with store(request.app.state.settings.programme_db).session(user=user.username) as s:
+            service.update(s, Innovation, innovation_id, version, evaluated_programme=name)
+    except NotFoundError as exc:
+        raise HTTPException(404, str(exc)) from None
+    except ProgrammeError as exc:  # a stale version: somebody changed it since
+        raise HTTPException(409, str(exc)) from None
+    return RedirectResponse(
+        f"/programme/innovations?saved=innovation-{innovation_id}#innovation-{innovation_id}",
+        status_code=303,
     )
 
 
