@@ -57,10 +57,11 @@ sys.path.insert(0, str(HERE.parent))
 
 def _row(kind, people, seed, effect, trend, doc, seconds, years=3) -> dict:
     p = doc["placebo"] or {}
+    second = doc.get("placebo_never_enrolled") or {}
     controls = doc["negative_controls"]
     return {
         "kind": kind,
-        "comparisons": doc.get("comparisons", "never_enrolled"),
+        "comparisons": doc.get("comparisons", "not_yet_enrolled"),
         "people": people,
         "years": years,
         "seed": seed,
@@ -76,6 +77,7 @@ def _row(kind, people, seed, effect, trend, doc, seconds, years=3) -> dict:
         "placebo_lower": p.get("lower"),
         "placebo_upper": p.get("upper"),
         "placebo_failed": bool(p.get("failed")),
+        "second_placebo_failed": bool(second.get("failed")),
         "controls_failed": sum(bool(c["failed"]) for c in controls),
         "max_abs_smd": doc["balance"]["max_abs_smd_after"],
         "verdict": doc["verdict"],
@@ -142,6 +144,7 @@ def _place_row(people, seed, effect, doc, seconds, years=3) -> dict:
         "placebo_lower": p["lower"],
         "placebo_upper": p["upper"],
         "placebo_failed": bool(p["failed"]),
+        "second_placebo_failed": False,
         "controls_failed": int(bool(doc["pre_trend"]["failed"])),
         "max_abs_smd": 0.0,
         "verdict": doc["verdict"],
@@ -213,6 +216,7 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
                 "coverage": round(float(((g.lower <= truth) & (truth <= g.upper)).mean()), 2),
                 "excludes_1": round(float(((g.upper < 1) | (g.lower > 1)).mean()), 2),
                 "placebo_failed": round(float(g.placebo_failed.mean()), 2),
+                "second_placebo_failed": round(float(g.second_placebo_failed.mean()), 2),
                 "controls_failed": round(float((g.controls_failed > 0).mean()), 2),
                 "unbalanced": round(float((g.max_abs_smd > 0.1).mean()), 2),
                 **{v: int(counts.get(v, 0)) for v in VERDICTS},
@@ -242,7 +246,7 @@ def main() -> None:
     ap.add_argument(
         "--comparisons",
         nargs="+",
-        default=["never_enrolled"],
+        default=["not_yet_enrolled"],
         choices=("never_enrolled", "not_yet_enrolled"),
         help="person-level designs, each evaluated on the same economies",
     )

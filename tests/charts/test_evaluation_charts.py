@@ -35,9 +35,14 @@ def _check(label: str, rr, lo, hi, failed: bool, level: float = 0.95, computed: 
             "test_upper": hi, "level": level, "failed": failed, "computed": computed}  # fmt: skip
 
 
+def _with_tests(doc: dict) -> dict:
+    """``falsification_tests`` as the evaluations list them: the placebo, then the rest."""
+    return dict(doc, falsification_tests=[doc["placebo"], *doc["negative_controls"]])
+
+
 def place_doc() -> dict:
     """A place-based document as ``Figures.evaluation`` gives it (the parts drawn)."""
-    return {
+    return _with_tests({
         "programme": "integrated_neighbourhood_teams",
         "kind": "place",
         "outcome_label": "emergency admissions of people aged 65 and over",
@@ -48,11 +53,11 @@ def place_doc() -> dict:
             _step(-12, 1.01), _step(-9, None), _step(-6, 0.97), _step(-3, 1.03),
             _step(0, 0.9), _step(3, 0.84), _step(6, None), _step(9, 0.8, 0.0, 250.0),
         ],
-    }  # fmt: skip
+    })  # fmt: skip
 
 
 def person_doc() -> dict:
-    return {
+    return _with_tests({
         "programme": "telephone_care_management",
         "outcome_label": "emergency admissions",
         "rate_ratio": 0.8, "lower": 0.66, "upper": 0.97,
@@ -62,7 +67,7 @@ def person_doc() -> dict:
             _check("planned hip or knee replacements", 0.0, 0.0, 0.0, True, 0.975),
             _check("falls", None, None, None, False, 0.975, computed=False),
         ],
-    }  # fmt: skip
+    })  # fmt: skip
 
 
 def _points(svg: str, gid: str) -> int:
@@ -162,6 +167,7 @@ def test_forest_plot_of_a_place_based_evaluation() -> None:
 
 
 def test_a_withheld_evaluation_has_no_forest_plot() -> None:
-    withheld = dict(place_doc(), rate_ratio=None, lower=None, upper=None, placebo=None)
+    withheld = dict(place_doc(), rate_ratio=None, lower=None, upper=None, placebo=None,
+                    falsification_tests=[])  # fmt: skip
     with pytest.raises(ValueError, match="no estimate or test"):
         falsification_svg(withheld)

@@ -122,6 +122,10 @@ def test_board_pack_shows_the_verdict_and_the_falsification_tests() -> None:
         e_value_interval=1.43,
         balance={"max_abs_smd_after": 0.08, "limit": 0.1, "balanced": True, "over_limit": []},
     )
+    second = check("placebo in time against people never enrolled: emergency admissions",
+                   1.1, 0.9, 1.4, False)  # fmt: skip
+    doc["placebo_never_enrolled"] = second
+    doc["falsification_tests"] = [doc["placebo"], second, *doc["negative_controls"]]
     pack = BoardPack(
         quarter="2026Q1", first=date(2026, 1, 1), last=date(2026, 3, 31), generated="now",
         population={"people": 1000, "practices": 2, "as_of": "2026-03-31"},
@@ -132,9 +136,12 @@ def test_board_pack_shows_the_verdict_and_the_falsification_tests() -> None:
     assert "The placebo found it." in html
     assert "placebo in time: emergency admissions" in html and "1.30 (1.10 to 1.50)" in html
     assert "planned cataract operations" in html and "E-value 1.81" in html
+    assert "placebo in time against people never enrolled" in html and "1.10 (0.90 to 1.40)" in html
     assert "no events to test for" in html and "Not evaluated: no enrolments" in html
     sheet = load_workbook(io.BytesIO(to_xlsx(pack)))["Evaluations"]
     header = [c.value for c in sheet[1]]
     row = dict(zip(header, [c.value for c in sheet[2]], strict=True))
     assert row["verdict"] == "inconclusive" and row["placebo_rate_ratio"] == 1.3
+    assert row["placebo_never_enrolled_rate_ratio"] == 1.1
+    assert row["placebo_never_enrolled_upper"] == 1.4
     assert row["negative_controls_failed"] == "none" and row["e_value"] == 1.81

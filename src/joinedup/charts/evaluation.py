@@ -237,7 +237,7 @@ def forest_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
         label = f"estimate: {doc.get('outcome_label') or 'the outcome'}"
         rows.append({"label": label, "rate_ratio": doc["rate_ratio"], "lower": doc.get("lower"),
                      "upper": doc.get("upper"), "status": "estimate"})  # fmt: skip
-    for check in [doc.get("placebo"), *(doc.get("negative_controls") or [])]:
+    for check in doc.get("falsification_tests") or []:
         if not isinstance(check, dict) or check.get("label") is None:
             continue
         computed = check.get("computed", True) and _finite(check.get("rate_ratio"))

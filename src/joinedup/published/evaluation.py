@@ -30,9 +30,10 @@ PRIMARY_FIGURES = (
     "rate_ratio", "lower", "upper", "naive_rate_ratio", "naive_lower", "naive_upper",
     "pre12_rate_ratio", "earlier_rate_ratio", "pre_all_rate_ratio", "e_value",
     "e_value_interval", "verdict", "verdict_headline", "verdict_sentence", "placebo",
+    "placebo_never_enrolled",
 )  # fmt: skip
 #: Top-level lists computed from them, withheld as empty lists.
-PRIMARY_LISTS = ("negative_controls", "verdict_reasons", "caveats")
+PRIMARY_LISTS = ("negative_controls", "falsification_tests", "verdict_reasons", "caveats")
 
 
 def _small(n: Any) -> bool:
@@ -47,7 +48,7 @@ def programme_evaluation(
     seed: int = DEFAULT_SEED,
     outcome: str = "emergency_admissions",
     eligibility: Any = None,
-    comparisons: str = "never_enrolled",
+    comparisons: str = "not_yet_enrolled",
 ) -> dict[str, Any]:
     """``evaluate_programme(...).as_dict()``, suppressed (see the module docstring).
     Raises ValueError when the programme cannot be evaluated (no enrolments, nobody
@@ -72,8 +73,10 @@ def programme_evaluation(
     for outcome in doc["outcomes"].values():
         if _small(outcome.get("matched_sets")):
             outcome["matched_sets"] = None
-    checks = [doc.get("placebo"), *doc.get("negative_controls", [])]
-    checks += [o.get("placebo") for o in doc["outcomes"].values()]
+    checks = [doc.get("placebo"), doc.get("placebo_never_enrolled")]
+    checks += [*doc.get("negative_controls", []), *doc.get("falsification_tests", [])]
+    for o in doc["outcomes"].values():
+        checks += [o.get("placebo"), o.get("placebo_never_enrolled")]
     for check in checks:
         if isinstance(check, dict) and _small_events(check.get("events")):
             check["events"] = None
@@ -90,6 +93,8 @@ PLACE_FIGURES = (
     "rate_ratio", "lower", "upper", "verdict", "verdict_headline", "verdict_sentence",
     "placebo", "pre_trend", "e_value", "e_value_interval", "synthetic_control",
 )  # fmt: skip
+#: Lists computed from the same admissions, withheld as empty lists.
+PLACE_LISTS = ("falsification_tests",)
 
 
 def place_evaluation(wh: Warehouse, programme: str) -> dict[str, Any]:
@@ -104,14 +109,15 @@ def place_evaluation(wh: Warehouse, programme: str) -> dict[str, Any]:
     if _small_events(doc["admissions_treated"]):
         doc.update(dict.fromkeys(PLACE_FIGURES), event_study=[], admissions_treated=None,
                    expected_without_programme=None)  # fmt: skip
+        doc.update({k: [] for k in PLACE_LISTS})
         doc["notes"] = [
             *doc["notes"],
             f"fewer than {HIGHEST_SUPPRESSED + 1} admissions in the started units: the "
             "estimate is withheld (small numbers)",
         ]
-    placebo = doc.get("placebo")
-    if isinstance(placebo, dict) and _small_events(placebo.get("events")):
-        placebo["events"] = None
+    for check in [doc.get("placebo"), *doc.get("falsification_tests", [])]:
+        if isinstance(check, dict) and _small_events(check.get("events")):
+            check["events"] = None
     sc = doc.get("synthetic_control")
     if isinstance(sc, dict) and _small_events(sc.get("admissions")):
         doc["synthetic_control"] = None

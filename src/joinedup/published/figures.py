@@ -153,7 +153,7 @@ class Figures(
         seed: int | None = None,
         outcome: str = "emergency_admissions",
         eligibility: Any = None,
-        comparisons: str = "never_enrolled",
+        comparisons: str = "not_yet_enrolled",
     ) -> dict[str, Any]:
         """The matched difference-in-differences evaluation of ``programme``, with its
         falsification tests, E-value and verdict for ``outcome``, suppressed
@@ -175,13 +175,13 @@ class Figures(
                     f"{programme} is place-based: it is evaluated on emergency admissions "
                     "of people aged 65 and over only"
                 )
-            if comparisons != "never_enrolled":
+            if comparisons != "not_yet_enrolled":
                 raise ValueError(
                     f"{programme} is place-based: its comparisons are the units not started "
                     "yet or never (--comparisons applies to programmes people are enrolled in)"
                 )
             return self.figure(
-                f"place-evaluation-v2:{programme}", ev.place_evaluation, self.wh, programme,
+                f"place-evaluation-v3:{programme}", ev.place_evaluation, self.wh, programme,
                 persist=True,
             )  # fmt: skip
 
@@ -189,9 +189,9 @@ class Figures(
         bootstrap = ev.DEFAULT_BOOTSTRAP if bootstrap is None else bootstrap
         seed = ev.DEFAULT_SEED if seed is None else seed
         return self.figure(
-            # "v3": the document gained who the comparisons could be.
-            f"evaluation-v3:{programme}:{outcome}:{k}:{bootstrap}:{seed}"
-            + (f":{comparisons}" if comparisons != "never_enrolled" else "")
+            # "v4": risk sets by default, a second placebo, the falsification tests listed.
+            f"evaluation-v4:{programme}:{outcome}:{k}:{bootstrap}:{seed}"
+            + (f":{comparisons}" if comparisons != "not_yet_enrolled" else "")
             + (f":{eligibility.digest()}" if eligibility is not None else ""),
             ev.programme_evaluation, self.wh, programme, k, bootstrap, seed, outcome,
             eligibility, comparisons,

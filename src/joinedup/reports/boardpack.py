@@ -306,8 +306,10 @@ def _evaluation_row(e: dict[str, Any]) -> dict[str, Any]:
     row = dict(e)
     row["kind"] = e.get("kind") or "person"
     placebo = e.get("placebo") or {}
+    second = e.get("placebo_never_enrolled") or {}
     for key in ("rate_ratio", "lower", "upper"):
         row[f"placebo_{key}"] = placebo.get(key)
+        row[f"placebo_never_enrolled_{key}"] = second.get(key)
     controls = e.get("negative_controls") or []
     row["negative_controls_failed"] = (
         ", ".join(c["label"] for c in controls if c.get("failed")) or "none" if controls else None
@@ -526,8 +528,9 @@ def to_xlsx(pack: BoardPack) -> bytes:
          "comparison_people", "units_started", "units_never_started", "rate_ratio", "lower",
          "upper", "naive_rate_ratio", "naive_lower", "naive_upper", "verdict",
          "verdict_sentence", "placebo_rate_ratio", "placebo_lower", "placebo_upper",
-         "negative_controls_failed", "max_abs_smd_after", "pre_trend_p_value",
-         "pre_trend_failed", "e_value", "e_value_interval", "reason"],
+         "placebo_never_enrolled_rate_ratio", "placebo_never_enrolled_lower",
+         "placebo_never_enrolled_upper", "negative_controls_failed", "max_abs_smd_after",
+         "pre_trend_p_value", "pre_trend_failed", "e_value", "e_value_interval", "reason"],
     )  # fmt: skip
     _measure_data(wb, pack.measure_data)
     sc = wb.create_sheet("Scenarios")

@@ -6,8 +6,11 @@ year, and a bad year is followed, on average, by a better one whatever is done
 not enrolled, over the same calendar time:
 
 1. **Index dates.** An enrolled person's index date is their enrolment date. Every
-   person never enrolled in the programme gets one index date drawn at random from the
-   enrolment dates, so the comparison pool has the same calendar spread.
+   other person gets one index date drawn at random from the enrolment dates, so the
+   comparison pool has the same calendar spread. By default (risk sets, ``COMPARISONS``)
+   a person enrolled later is a comparison candidate when that date falls before their
+   own enrolment, and is followed only until it; people never enrolled are the only
+   candidates with ``comparisons="never_enrolled"``.
 2. **Eligibility.** Registered and alive on the index date and registered for the whole
    year before it; and the programme's own criteria: written in a YAML definition
    (:mod:`joinedup.risk.eligibility`), or else read from the data (at least the youngest
@@ -48,7 +51,8 @@ not enrolled, over the same calendar time:
    the mean.
 8. **Falsification tests and verdict** (docs/evaluation.md): a placebo in time (the same
    matched sets, later half of the baseline against the earlier, before anyone was
-   enrolled), negative-control outcomes the programme cannot change (planned cataract
+   enrolled), with risk sets a second one against people never enrolled (the enrolled
+   matched to them afresh), negative-control outcomes the programme cannot change (planned cataract
    and hip or knee operations), balance after matching; the E-values of the estimate
    and its interval (``joinedup.risk.evalue``); and a verdict in words
    (``joinedup.risk.verdict``): ``benefit``, ``harm``, ``no_clear_effect`` or
@@ -63,10 +67,10 @@ less benefit than it had (regression to the mean that matching does not reproduc
 The months before it did not trigger the enrolment; they show the lasting difference
 between the groups, which the difference-in-differences removes. On a synthetic economy
 with no effect the 12-month version gives 1.23 and the all-data version 1.13 (both
-exclude 1); the baseline version 0.96 (0.82 to 1.17 with the current interval). On
-these economies the placebo in time fails (the enrolled people's admissions rise
-against their matches' before enrolment), so the verdict is inconclusive:
-docs/evaluation.md gives the figures and what is known of the cause.
+exclude 1); the baseline version, against people never enrolled, 0.96 (0.82 to 1.17).
+Comparing with people never enrolled selects on the future (case finding passed them
+over, so their admissions dip before their index date), which is why risk sets are the
+default: docs/evaluation.md gives the figures.
 """
 
 from __future__ import annotations
@@ -99,15 +103,16 @@ OUTCOMES: dict[str, str] = {
 #: as a matched comparison of rates after the index date, without the
 #: difference-in-differences, and without a placebo in time.
 POST_ONLY: dict[str, str] = {"deaths": "deaths"}
-#: Who may be a comparison person. ``never_enrolled``: people never enrolled in the
-#: programme (the default). ``not_yet_enrolled``: risk sets (Li, Propert and Rosenbaum
-#: 2001), anybody not enrolled by their index date, followed only until their own
-#: enrolment; less biased on the synthetic economies, but its placebo test is weaker
-#: against a cohort selected on a rising trend (docs/evaluation.md).
+#: Who may be a comparison person. ``not_yet_enrolled`` (the default): risk sets (Li,
+#: Propert and Rosenbaum 2001), anybody not enrolled by their index date, followed only
+#: until their own enrolment, with a second placebo test against people never enrolled.
+#: ``never_enrolled``: only people never enrolled in the programme, which selects on the
+#: future (case finding passed them over) and biased the estimate towards benefit on the
+#: synthetic economies (docs/evaluation.md, "Who the comparisons are").
 COMPARISONS: dict[str, str] = {
-    "never_enrolled": "people never enrolled in the programme",
     "not_yet_enrolled": "people not yet enrolled on their index date (risk sets), "
     "followed until their own enrolment",
+    "never_enrolled": "people never enrolled in the programme",
 }
 PRE_DAYS = 365
 PRIOR_BANDS = 3  # exact matching on prior emergency admissions 0, 1, 2, 3+
@@ -179,7 +184,8 @@ NEGATIVE_CONTROLS: tuple[CodedOutcome, ...] = (
 )
 
 FALSIFICATION_RULE = (
-    "inconclusive when the placebo in time's 95% interval excludes 1, when any negative "
+    "inconclusive when the placebo in time's 95% interval excludes 1 (against the matched "
+    "comparisons, or against people never enrolled matched the same way), when any negative "
     "control's Bonferroni interval (95% for the family: each at 1 - 0.05/k for k controls) "
     "excludes 1, or when any pre-index feature's standardised mean difference after "
     "matching is over 0.1; otherwise benefit if the 95% interval is wholly below 1, harm if "
@@ -225,6 +231,8 @@ class OutcomeResult:
     #: The placebo in time for this outcome, the E-values and the verdict (set by
     #: ``evaluate_programme`` once the falsification tests are done).
     placebo: Check | None = None
+    #: The same placebo against people never enrolled (risk-set comparisons only).
+    placebo_never_enrolled: Check | None = None
     e_value: EValue | None = None
     verdict: Verdict | None = None
 
@@ -233,10 +241,12 @@ class OutcomeResult:
         out = {
             k: rounded(v) if isinstance(v, float) else v
             for k, v in vars(self).items()
-            if k not in ("placebo", "e_value", "verdict")
+            if k not in ("placebo", "placebo_never_enrolled", "e_value", "verdict")
         }
         if self.placebo is not None:
             out["placebo"] = self.placebo.as_dict()
+        if self.placebo_never_enrolled is not None:
+            out["placebo_never_enrolled"] = self.placebo_never_enrolled.as_dict()
         if self.e_value is not None:
             out["e_value"] = self.e_value.as_dict()["point"]
             out["e_value_interval"] = self.e_value.as_dict()["limit"]
@@ -267,7 +277,7 @@ class Evaluation:
     #: The outcome reported at the top level (``rate_ratio``, ``verdict`` ...).
     primary_outcome: str = "emergency_admissions"
     #: Who could be a comparison person (a key of ``COMPARISONS``).
-    comparisons: str = "never_enrolled"
+    comparisons: str = "not_yet_enrolled"
     #: One row per (enrolled row ``set``, comparison person): ``person_id``,
     #: ``index_date`` and ``post_end`` (end of follow-up, exclusive).
     pairs: pd.DataFrame = field(default=None, repr=False)
@@ -307,7 +317,15 @@ class Evaluation:
             "verdict_reasons": verdict.reasons if verdict else [],
             "caveats": verdict.caveats if verdict else [],
             "placebo": p.placebo.as_dict() if p.placebo else None,
+            "placebo_never_enrolled": (
+                p.placebo_never_enrolled.as_dict() if p.placebo_never_enrolled else None
+            ),
             "negative_controls": [c.as_dict() for c in self.negative_controls],
+            "falsification_tests": [
+                c.as_dict()
+                for c in (p.placebo, p.placebo_never_enrolled, *self.negative_controls)
+                if c is not None
+            ],
             "e_value": p.e_value.as_dict()["point"] if p.e_value else None,
             "e_value_interval": p.e_value.as_dict()["limit"] if p.e_value else None,
             "falsification_rule": FALSIFICATION_RULE,
@@ -511,7 +529,7 @@ def evaluate_programme(
     pool_limit: int | None = None,
     outcome: str = "emergency_admissions",
     eligibility: Eligibility | None = None,
-    comparisons: str = "never_enrolled",
+    comparisons: str = "not_yet_enrolled",
 ) -> Evaluation:
     """Evaluate ``programme``: matched difference-in-differences and the naive figure,
     the falsification tests (placebo in time, negative-control outcomes, balance), the
@@ -521,10 +539,11 @@ def evaluate_programme(
     ``pool_limit`` caps the number of comparison candidates (a random sample) for very
     large populations. ``eligibility`` (:mod:`joinedup.risk.eligibility`) gives the
     programme's rules; by default they are read from the enrolled. ``comparisons`` is
-    one of ``COMPARISONS``: ``never_enrolled`` (the default), or ``not_yet_enrolled``
-    (risk sets: anybody not enrolled by their index date, followed until their own
-    enrolment). Raises ValueError if the programme has no enrolments, the outcome is not
-    one of ``OUTCOMES`` or ``comparisons`` not one of ``COMPARISONS``.
+    one of ``COMPARISONS``: ``not_yet_enrolled`` (the default; risk sets: anybody not
+    enrolled by their index date, followed until their own enrolment, with a second
+    placebo in time against people never enrolled), or ``never_enrolled``. Raises
+    ValueError if the programme has no enrolments, the outcome is not one of
+    ``OUTCOMES`` or ``comparisons`` not one of ``COMPARISONS``.
     """
     if comparisons not in COMPARISONS:
         raise ValueError(f"comparisons {comparisons!r}: expected one of {', '.join(COMPARISONS)}")
@@ -692,13 +711,17 @@ def evaluate_programme(
         outcomes[name] = _post_only(name, label, sets, all_reps)
     placebo, controls = _falsification(sets[in_base].reset_index(drop=True), base_reps)
     notes = [f"eligible: {rules.describe()}" + (" (as written)" if eligibility else "")]
-    if comparisons != "never_enrolled":
-        later = int(pairs.person_id.isin(enrol.person_id).sum())
-        notes.append(
-            f"comparisons: {COMPARISONS[comparisons]}; {later} of {len(pairs)} comparison "
-            "places are people enrolled later. The placebo test is weaker against a cohort "
-            "selected on a rising trend under this design (docs/evaluation.md)"
+    later = int(pairs.person_id.isin(enrol.person_id).sum())
+    notes.append(
+        f"comparisons: {COMPARISONS[comparisons]}"
+        + (
+            f"; {later} of {len(pairs)} comparison places are people enrolled later, and a "
+            "second placebo test is made against people never enrolled"
+            if comparisons == "not_yet_enrolled"
+            else "; this selects on the future and leaned towards benefit on the synthetic "
+            "economies (docs/evaluation.md)"
         )
+    )
     if outside:
         notes.append(f"{outside} enrolled people did not meet the eligibility rules")
     dropped = int(treated.sum() - len(matched_t))
@@ -722,8 +745,16 @@ def evaluate_programme(
         comparisons=comparisons,
         pairs=pairs[["set", "person_id", "index_date", "post_end"]],
     )
+    # Last, so that the figures above do not depend on whether it is computed.
+    second = {}
+    if comparisons == "not_yet_enrolled":
+        never = ~treated & ~data["person_id"].isin(enrol.person_id).to_numpy()
+        second = _second_placebo(
+            wh, data, treated, never, (strata, k, caliper_sd), start, rng, bootstrap
+        )
     for name, o in outcomes.items():
         o.placebo = placebo.get(name)
+        o.placebo_never_enrolled = second.get(name)
         o.e_value = e_values(o.rate_ratio, o.lower, o.upper)
         o.verdict = judge(
             o.rate_ratio,
@@ -736,6 +767,7 @@ def evaluate_programme(
             max_abs_smd=result.max_abs_smd,
             unbalanced=result.unbalanced,
             e_value=o.e_value,
+            other_placebos=[c for c in (o.placebo_never_enrolled,) if c is not None],
         )
     return result
 
@@ -1134,6 +1166,51 @@ def _post_only(name: str, label: str, sets: pd.DataFrame, reps: _Replicates) -> 
     )
 
 
+def _baseline_bounds(
+    data: pd.DataFrame, rows: np.ndarray, start: date
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """For ``data``'s ``rows``: the start and end of each baseline (from the start of the
+    data or registration to the year before the index date), and the placebo's cut: the
+    later half of the baseline, at most ``PLACEBO_MAX_DAYS``, starts at ``mid``."""
+    sub = data.iloc[rows]
+    first = pd.Timestamp(start)
+    b0 = pd.to_datetime(sub.registered_from).astype("datetime64[s]")
+    b0 = b0.where(b0 > first, first)
+    b1 = sub.index_date - pd.Timedelta(days=PRE_DAYS)
+    b0 = b0.where(b0 < b1, b1)
+    half = np.minimum((b1 - b0).dt.days.to_numpy() // 2, PLACEBO_MAX_DAYS)
+    return b0, b1 - pd.to_timedelta(half, unit="D"), b1
+
+
+def _periods(data: pd.DataFrame, rows: np.ndarray, a: pd.Series, b: pd.Series) -> pd.DataFrame:
+    """One period per row of ``data`` (``key`` the row), for the activity counts."""
+    return pd.DataFrame(
+        {
+            "key": rows,
+            "person_id": data.person_id.to_numpy()[rows],
+            "period_start": a.dt.date.to_numpy(),
+            "period_end": b.dt.date.to_numpy(),
+        }
+    )
+
+
+def _placebo_counts(
+    wh: Warehouse, data: pd.DataFrame, rows: np.ndarray, start: date
+) -> dict[str, pd.DataFrame]:
+    """Each row's ``OUTCOMES`` and person-years in the two parts of the placebo in time:
+    ``plcpre`` (the baseline before ``mid``) and ``plcpost`` (from ``mid`` to its end);
+    indexed by row of ``data``."""
+    b0, mid, b1 = _baseline_bounds(data, rows, start)
+    out = {}
+    for tag, a, b in (("plcpre", b0, mid), ("plcpost", mid, b1)):
+        counts = _frame(activity(wh, ibis.memtable(_periods(data, rows, a, b)))).set_index("key")
+        counts["years"] = (
+            pd.to_datetime(counts.period_end) - pd.to_datetime(counts.period_start)
+        ).dt.days / 365.25
+        out[tag] = counts
+    return out
+
+
 def _falsification_columns(
     wh: Warehouse,
     data: pd.DataFrame,
@@ -1159,31 +1236,10 @@ def _falsification_columns(
     """
     matched_t = sets["set"].to_numpy()
     rows = np.unique(np.concatenate([matched_t, pairs.row.to_numpy()]))
-    sub = data.iloc[rows]
-    first = pd.Timestamp(start)
-    b0 = pd.to_datetime(sub.registered_from).astype("datetime64[s]")
-    b0 = b0.where(b0 > first, first)
-    b1 = sub.index_date - pd.Timedelta(days=PRE_DAYS)
-    b0 = b0.where(b0 < b1, b1)
-    half = np.minimum((b1 - b0).dt.days.to_numpy() // 2, PLACEBO_MAX_DAYS)
-    mid = b1 - pd.to_timedelta(half, unit="D")
-
-    def frame(part: int, a: pd.Series, b: pd.Series) -> pd.DataFrame:
-        return pd.DataFrame(
-            {
-                "key": rows * 3 + part,
-                "person_id": sub.person_id.to_numpy(),
-                "period_start": a.dt.date.to_numpy(),
-                "period_end": b.dt.date.to_numpy(),
-            }
-        )
-
-    plc = _frame(activity(wh, ibis.memtable(pd.concat([frame(0, b0, mid), frame(1, mid, b1)]))))
-    plc = plc.set_index("key")
-    plc["years"] = (
-        pd.to_datetime(plc.period_end) - pd.to_datetime(plc.period_start)
-    ).dt.days / 365.25
-    base_nc = _frame(coded_activity(wh, ibis.memtable(frame(2, b0, b1)))).set_index("key")
+    plc = _placebo_counts(wh, data, rows, start)
+    b0, _, b1 = _baseline_bounds(data, rows, start)
+    base_nc = _frame(coded_activity(wh, ibis.memtable(_periods(data, rows, b0, b1))))
+    base_nc = base_nc.set_index("key")
     post_cols = ["pair", "person_id", "period_start", "period_end"]
     post_nc = _frame(coded_activity(wh, ibis.memtable(post_periods[post_cols])))
     post_nc = post_nc.set_index("pair")
@@ -1200,17 +1256,14 @@ def _falsification_columns(
         extra[f"c_{key}"] = np.asarray(c_pairs, float)
         sets[f"c_{key}"] = np.bincount(pos, extra[f"c_{key}"], m) / n_c
 
-    for part, tag in ((0, "plcpre"), (1, "plcpost")):
-        rows_part = plc[plc.index % 3 == part]
-        rows_part.index = rows_part.index // 3
+    for tag, counts in plc.items():
         for col in ("years", *OUTCOMES):
-            v = rows_part[col].astype(float)
+            v = counts[col].astype(float)
             put(
                 f"{tag}_{col}",
                 v.reindex(matched_t).fillna(0).to_numpy(),
                 v.reindex(comp_rows).fillna(0).to_numpy(),
             )
-    base_nc.index = base_nc.index // 3
     for o in NEGATIVE_CONTROLS:
         v = base_nc[o.name].astype(float)
         put(
@@ -1225,6 +1278,60 @@ def _falsification_columns(
             v.reindex(np.arange(len(cpairs))).fillna(0).to_numpy(),
         )
     return sets, pd.concat([cpairs, pd.DataFrame(extra, index=cpairs.index)], axis=1)
+
+
+def _second_placebo(
+    wh: Warehouse,
+    data: pd.DataFrame,
+    treated: np.ndarray,
+    never: np.ndarray,
+    match_on: tuple[np.ndarray, int, float],
+    start: date,
+    rng: np.random.Generator,
+    bootstrap: int,
+) -> dict[str, Check]:
+    """The placebo in time against a second comparison group: the enrolled matched again,
+    the same way (a propensity score fitted against this group), to people never
+    enrolled (rows ``never``).
+
+    Risk sets put people enrolled later among the comparisons; when case finding picks
+    people whose admissions are rising, those people rise before their own enrolment as
+    the enrolled do, and the placebo against the risk sets cannot see it (while their
+    censoring at enrolment still biases the estimate). People never enrolled have no
+    such share: a trend the enrolled do not share with them fails this test. Two
+    comparison groups with different weaknesses, each checked, is Rosenbaum's remedy
+    (Design of Observational Studies, 2010, ch. 5). ``match_on`` is (strata, k,
+    caliper_sd) as the primary match used.
+    """
+    strata, k, caliper_sd = match_on
+    idx = np.flatnonzero(treated | never)
+    logit = propensity(data.iloc[idx], treated[idx])
+    t_sub, c_sub = match(logit, treated[idx], strata[idx], k, caliper_sd * logit.std())
+    t_rows, c_rows = idx[t_sub], idx[c_sub]
+    keep = data["base_years"].to_numpy()[t_rows] >= MIN_BASELINE_YEARS
+    t_rows, c_rows = t_rows[keep], c_rows[keep]
+    labels = {n: f"placebo in time against people never enrolled: {v}" for n, v in OUTCOMES.items()}
+    if len(t_rows) == 0:
+        nan = np.nan
+        return {n: Check(n, v, nan, nan, nan, nan, nan, 1 - ALPHA) for n, v in labels.items()}
+    matched_t = np.unique(t_rows)
+    pos = np.searchsorted(matched_t, t_rows)
+    n_c = np.bincount(pos, minlength=len(matched_t)).astype(float)
+    counts = _placebo_counts(wh, data, np.unique(np.concatenate([matched_t, c_rows])), start)
+    sets = pd.DataFrame({"set": matched_t})
+    cpairs = pd.DataFrame({"pos": pos, "row": c_rows})
+    for tag, frame in counts.items():
+        for col in ("years", *OUTCOMES):
+            v = frame[col].astype(float)
+            c = v.reindex(c_rows).fillna(0).to_numpy()
+            sets[f"t_{tag}_{col}"] = v.reindex(matched_t).fillna(0).to_numpy()
+            cpairs[f"c_{tag}_{col}"] = c
+            sets[f"c_{tag}_{col}"] = np.bincount(pos, c, len(matched_t)) / n_c
+    reps = _Replicates(sets, cpairs, np.ones(len(sets), bool), rng, bootstrap)
+    return {
+        n: _check(sets, n, label, "plcpre", "plcpost", reps.did(n, "plcpre", "plcpost"), 1 - ALPHA)
+        for n, label in labels.items()
+    }
 
 
 def _falsification(

@@ -442,6 +442,7 @@ class PlaceEvaluation:
             "placebo": self.placebo.as_dict(),
             "pre_trend": self.pre_trend,
             "negative_controls": [],
+            "falsification_tests": [self.placebo.as_dict()],
             "e_value": self.e_value.as_dict()["point"],
             "e_value_interval": self.e_value.as_dict()["limit"],
             "event_study": self.event_study,

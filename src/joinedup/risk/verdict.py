@@ -8,14 +8,17 @@ own tests before it looks at the estimate:
 
    - the *placebo in time* (the same matched groups, in a period before anyone in them
      was enrolled); it is judged at the 95% level on its own: a design whose placebo
-     finds an effect must never report a benefit or a harm, whatever the other tests say;
+     finds an effect must never report a benefit or a harm, whatever the other tests say.
+     A person-level evaluation against risk sets has a second one, against a second
+     comparison group (people never enrolled), judged the same way;
    - the *negative-control outcomes* (outcomes the programme cannot plausibly change),
      judged as one family: with ``k`` of them, each at the ``1 - 0.05 / k`` level
      (Bonferroni), so that a sound design fails the family no more than one time in
      twenty by chance however many controls there are.
 
    A test fails when its interval excludes 1. The two rules together mean a sound design
-   is called inconclusive by chance about one time in ten (at most 1 - 0.95 * 0.95).
+   is called inconclusive by chance about one time in ten (at most 1 - 0.95 * 0.95;
+   with the second placebo, at most about one in seven).
 2. **Balance.** Matching must have made the groups alike: every pre-index feature's
    standardised mean difference after matching within ``SMD_LIMIT`` (0.1, the usual
    threshold; Austin 2009).
@@ -155,6 +158,7 @@ def judge(
     placebo_when: str = "before anyone in the groups was enrolled",
     failures: list[str] | None = None,
     exposure: str = "enrolment",
+    other_placebos: list[Check] | None = None,
 ) -> Verdict:
     """Apply the rule of the module docstring to one estimate.
 
@@ -166,7 +170,9 @@ def judge(
     ``unbalanced`` the features over the limit. ``comparison`` names what the estimate
     is against and ``placebo_when`` the placebo's period, in words; ``failures`` are
     other failed tests of the design, in words (an area-level pre-trend test);
-    ``exposure`` what a hidden confounder would go with ("enrolment").
+    ``exposure`` what a hidden confounder would go with ("enrolment");
+    ``other_placebos`` more placebo tests judged as the placebo is (one against a second
+    comparison group), each named by its label.
     """
     if not _finite(rate_ratio, lower, upper):
         return Verdict(
@@ -183,6 +189,12 @@ def judge(
             f"{_fmt(placebo.rate_ratio)} ({_fmt(placebo.lower)} to {_fmt(placebo.upper)}) "
             f"{placebo_when}"
         )
+    for c in other_placebos or []:
+        if c.failed:
+            reasons.append(
+                f"the {c.label.split(':')[0]} found an effect where there can be none: "
+                f"{_fmt(c.rate_ratio)} ({_fmt(c.lower)} to {_fmt(c.upper)}) {placebo_when}"
+            )
     reasons.extend(failures or [])
     failed_nc = [c for c in negative_controls if c.failed]
     for c in failed_nc:

@@ -36,7 +36,7 @@ Programme = Annotated[
 BADGES = {"benefit": "green", "harm": "red", "no_clear_effect": "grey", "inconclusive": "orange"}
 #: What each kind of evaluation compares.
 DESIGNS = {
-    "person": "people enrolled against similar people who were not (matched difference "
+    "person": "people enrolled against similar people not yet enrolled (matched difference "
     "in differences)",
     "place": "places where it has started against places yet to start (staggered "
     "difference in differences)",
