@@ -276,7 +276,7 @@ def test_the_generators_neighbourhood_teams_are_recovered_through_the_cli(econom
     refused = CliRunner().invoke(
         app,
         ["evaluate", "--programme", "integrated_neighbourhood_teams", "--warehouse",
-         str(economy.warehouse_path), "--comparisons", "not_yet_enrolled"],
+         str(economy.warehouse_path), "--comparisons", "never_enrolled"],
     )  # fmt: skip
     assert refused.exit_code != 0
     assert "units not started yet or never" in refused.output
