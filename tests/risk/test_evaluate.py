@@ -44,6 +44,41 @@ def test_standardised_differences_by_hand():
 
 
 @pytest.mark.unit
+def test_a_feature_the_score_leaves_unbalanced_is_matched_exactly_in_bands():
+    """A heavy-tailed count the propensity score does not see (here the score is noise)
+    stays far over the balance limit after matching on the score; matching again exactly
+    within its quantile bands (quartiles, then finer) brings it under, and the bands are
+    reported."""
+    from joinedup.risk import evaluate as ev
+
+    rng = np.random.default_rng(7)
+    n_t, n_c = 300, 6000
+    x = pd.DataFrame({c: rng.normal(size=n_t + n_c) for c in ev.COVARIATES})
+    treated = np.arange(n_t + n_c) < n_t
+    x["community_contacts"] = rng.negative_binomial(1, np.where(treated, 0.05, 0.2))
+    x["base_years"] = 2.0
+    logit = rng.normal(size=n_t + n_c)
+    strata = np.zeros(n_t + n_c, np.int64)
+
+    t_rows, c_rows = match(logit, treated, strata, k=5, caliper=0.2)
+    before = ev._matched_balance(x, treated, t_rows, c_rows).set_index("covariate")
+    assert before.loc["community_contacts", "smd_after"] > 0.5
+
+    t_rows, c_rows, balance, bands, banded = ev._match_until_balanced(
+        x, treated, logit, strata, k=5, caliper=0.2
+    )
+    name, n = banded[0].removesuffix(" bands)").split(" (")
+    assert name == "community_contacts" and int(n) in (4, 8, 16)
+    after = balance.set_index("covariate").loc["community_contacts", "smd_after"]
+    assert abs(after) < 0.1
+    quantiles = np.arange(1, int(n)) / int(n)
+    cuts = np.unique(np.quantile(x.community_contacts[treated], quantiles))
+    band = np.searchsorted(cuts, x.community_contacts.to_numpy(), side="right")
+    assert (band[t_rows] == band[c_rows]).all()  # every pair within one band
+    assert len(np.unique(bands)) > 1
+
+
+@pytest.mark.unit
 def test_ratio_of_ratios_equals_poisson_interaction():
     """The estimator is the Poisson MLE of the group x period interaction (statsmodels)."""
     import statsmodels.api as sm

@@ -189,8 +189,9 @@ class Figures(
         bootstrap = ev.DEFAULT_BOOTSTRAP if bootstrap is None else bootstrap
         seed = ev.DEFAULT_SEED if seed is None else seed
         return self.figure(
-            # "v4": risk sets by default, a second placebo, the falsification tests listed.
-            f"evaluation-v4:{programme}:{outcome}:{k}:{bootstrap}:{seed}"
+            # "v5": risk sets by default, a second placebo, the falsification tests listed,
+            # matching repaired on features left unbalanced.
+            f"evaluation-v5:{programme}:{outcome}:{k}:{bootstrap}:{seed}"
             + (f":{comparisons}" if comparisons != "not_yet_enrolled" else "")
             + (f":{eligibility.digest()}" if eligibility is not None else ""),
             ev.programme_evaluation, self.wh, programme, k, bootstrap, seed, outcome,
