@@ -1276,6 +1276,36 @@ def _placebo_counts(
     return out
 
 
+def _column_writer(sets: pd.DataFrame, extra: dict, pos: np.ndarray):
+    """``put(key, t, c)``: the enrolled values ``t`` per set as ``sets["t_key"]``, the
+    comparison values ``c`` per pair as ``extra["c_key"]`` and their mean per set as
+    ``sets["c_key"]`` (``pos`` is each pair's set)."""
+    m = len(sets)
+    n_c = np.bincount(pos, minlength=m).astype(float)
+
+    def put(key: str, t: np.ndarray, c_pairs: np.ndarray) -> None:
+        sets[f"t_{key}"] = np.asarray(t, float)
+        extra[f"c_{key}"] = np.asarray(c_pairs, float)
+        sets[f"c_{key}"] = np.bincount(pos, extra[f"c_{key}"], m) / n_c
+
+    return put
+
+
+def _put_placebo(
+    counts: dict[str, pd.DataFrame], matched_t: np.ndarray, comp_rows: np.ndarray, put
+) -> None:
+    """The placebo's counts and person-years (``_placebo_counts``) for the enrolled rows
+    ``matched_t`` and the comparison rows ``comp_rows`` of each pair."""
+    for tag, frame in counts.items():
+        for col in ("years", *OUTCOMES):
+            v = frame[col].astype(float)
+            put(
+                f"{tag}_{col}",
+                v.reindex(matched_t).fillna(0).to_numpy(),
+                v.reindex(comp_rows).fillna(0).to_numpy(),
+            )
+
+
 def _falsification_columns(
     wh: Warehouse,
     data: pd.DataFrame,
@@ -1309,26 +1339,10 @@ def _falsification_columns(
     post_nc = _frame(coded_activity(wh, ibis.memtable(post_periods[post_cols])))
     post_nc = post_nc.set_index("pair")
 
-    m = len(matched_t)
-    pos = cpairs["pos"].to_numpy()
-    n_c = np.bincount(pos, minlength=m).astype(float)
     comp_rows = cpairs["row"].to_numpy()
     sets, extra = sets.copy(), {}
-
-    def put(key: str, t: np.ndarray, c_pairs: np.ndarray) -> None:
-        """Enrolled values per set, comparison values per pair (and their set means)."""
-        sets[f"t_{key}"] = np.asarray(t, float)
-        extra[f"c_{key}"] = np.asarray(c_pairs, float)
-        sets[f"c_{key}"] = np.bincount(pos, extra[f"c_{key}"], m) / n_c
-
-    for tag, counts in plc.items():
-        for col in ("years", *OUTCOMES):
-            v = counts[col].astype(float)
-            put(
-                f"{tag}_{col}",
-                v.reindex(matched_t).fillna(0).to_numpy(),
-                v.reindex(comp_rows).fillna(0).to_numpy(),
-            )
+    put = _column_writer(sets, extra, cpairs["pos"].to_numpy())
+    _put_placebo(plc, matched_t, comp_rows, put)
     for o in NEGATIVE_CONTROLS:
         v = base_nc[o.name].astype(float)
         put(
@@ -1381,17 +1395,10 @@ def _second_placebo(
         return {n: Check(n, v, nan, nan, nan, nan, nan, 1 - ALPHA) for n, v in labels.items()}
     matched_t = np.unique(t_rows)
     pos = np.searchsorted(matched_t, t_rows)
-    n_c = np.bincount(pos, minlength=len(matched_t)).astype(float)
     counts = _placebo_counts(wh, data, np.unique(np.concatenate([matched_t, c_rows])), start)
-    sets = pd.DataFrame({"set": matched_t})
-    cpairs = pd.DataFrame({"pos": pos, "row": c_rows})
-    for tag, frame in counts.items():
-        for col in ("years", *OUTCOMES):
-            v = frame[col].astype(float)
-            c = v.reindex(c_rows).fillna(0).to_numpy()
-            sets[f"t_{tag}_{col}"] = v.reindex(matched_t).fillna(0).to_numpy()
-            cpairs[f"c_{tag}_{col}"] = c
-            sets[f"c_{tag}_{col}"] = np.bincount(pos, c, len(matched_t)) / n_c
+    sets, extra = pd.DataFrame({"set": matched_t}), {}
+    _put_placebo(counts, matched_t, c_rows, _column_writer(sets, extra, pos))
+    cpairs = pd.DataFrame({"pos": pos, "row": c_rows, **extra})
     reps = _Replicates(sets, cpairs, np.ones(len(sets), bool), rng, bootstrap)
     return {
         n: _check(sets, n, label, "plcpre", "plcpost", reps.did(n, "plcpre", "plcpost"), 1 - ALPHA)
