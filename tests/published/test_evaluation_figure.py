@@ -69,7 +69,10 @@ def _with_falsification(doc: dict, events: float) -> dict:
         verdict_reasons=[],
         caveats=[],
         placebo=dict(check),
+        placebo_never_enrolled=dict(check),
         negative_controls=[dict(check)],
+        # As the evaluation lists them: copies, each suppressed in its own right.
+        falsification_tests=[dict(check), dict(check), dict(check)],
         e_value=1.2,
         e_value_interval=1.0,
     )
@@ -80,17 +83,22 @@ def test_falsification_tests_leave_with_the_estimate(monkeypatch) -> None:
     out = _published(monkeypatch, _with_falsification(_document(40, 30), events=120.0))
     assert out["verdict"] == "no_clear_effect" and out["e_value"] == 1.2
     assert out["placebo"]["events"] == 120.0 and out["negative_controls"][0]["events"] == 120.0
+    assert out["placebo_never_enrolled"]["events"] == 120.0
+    assert [c["events"] for c in out["falsification_tests"]] == [120.0] * 3
 
 
 def test_falsification_tests_of_a_handful_are_withheld(monkeypatch) -> None:
     out = _published(monkeypatch, _with_falsification(_document(9, 7), events=30.0))
     assert out["verdict"] is None and out["placebo"] is None and out["e_value"] is None
     assert out["negative_controls"] == [] and out["caveats"] == []
+    assert out["placebo_never_enrolled"] is None and out["falsification_tests"] == []
 
 
 def test_events_of_one_to_seven_behind_a_test_are_suppressed(monkeypatch) -> None:
     out = _published(monkeypatch, _with_falsification(_document(40, 30), events=5.0))
     assert out["placebo"]["events"] is None and out["negative_controls"][0]["events"] is None
+    assert out["placebo_never_enrolled"]["events"] is None
+    assert [c["events"] for c in out["falsification_tests"]] == [None] * 3
     assert out["placebo"]["rate_ratio"] == 1.0
 
 

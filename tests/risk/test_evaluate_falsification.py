@@ -251,6 +251,8 @@ def test_a_cohort_selected_on_a_rising_trend_fails_the_placebo_test(larger_econo
     assert truth["changing_enrolled"] > 1500
     assert out["lower"] > 1.0  # the design alone would call it harm
     assert out["placebo"]["failed"] and out["placebo"]["lower"] > 1.0, out["placebo"]
+    second = out["placebo_never_enrolled"]
+    assert second["failed"] and second["lower"] > 1.0, second  # against people never enrolled
     assert out["verdict"] == "inconclusive", out["verdict_sentence"]
     assert "placebo" in out["verdict_sentence"]
 
@@ -340,6 +342,7 @@ def test_the_cli_json_keeps_the_contract(small_economy, tmp_path):
     # Risk sets by default, with the second placebo against people never enrolled; every
     # test in the order the pages show them.
     assert out["comparisons"] == "not_yet_enrolled"
+    assert isinstance(out["balance"]["exact_bands"], list)  # what the repair banded, if any
     assert {"rate_ratio", "lower", "upper", "failed"} <= set(out["placebo_never_enrolled"])
     assert [c["label"] for c in out["falsification_tests"]] == [
         out["placebo"]["label"],
