@@ -121,6 +121,20 @@ def test_same_seed_same_files_other_seed_other_files(tmp_path):
 
 
 @pytest.mark.unit
+def test_internals_are_what_the_tables_were_made_from():
+    """``generate(internals=...)`` hands studies what the tables do not show: every
+    person's day case finding looked at them (the enrolled were enrolled that day)."""
+    got: dict = {}
+    tables, _, _ = generate(SynthConfig(people=5_000, years=3, seed=4), internals=got)
+    enrolment = got["enrolment"]
+    assert len(enrolment["candidate"]) == len(got["people"]) == tables["person"].num_rows
+    assert np.array_equal(enrolment["candidate"][enrolment["who"]], enrolment["enrolled"])
+    assert len(enrolment["who"]) == tables["programme_enrolment"].num_rows
+    assert len(got["spells"]) == tables["apc_spell"].num_rows
+    assert len(got["condition_count"]) == len(got["practice_effect"]) == len(got["people"])
+
+
+@pytest.mark.unit
 def test_programme_effect_changes_admissions_of_the_enrolled_only():
     base, _, _ = generate(SynthConfig(people=20_000, years=3, seed=3, programme_effect=1.0))
     half, _, _ = generate(SynthConfig(people=20_000, years=3, seed=3, programme_effect=0.5))

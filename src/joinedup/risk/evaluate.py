@@ -283,7 +283,10 @@ class Evaluation:
     #: Who could be a comparison person (a key of ``COMPARISONS``).
     comparisons: str = "not_yet_enrolled"
     #: One row per (enrolled row ``set``, comparison person): ``person_id``,
-    #: ``index_date`` and ``post_end`` (end of follow-up, exclusive).
+    #: ``index_date`` and ``post_end`` (end of follow-up, exclusive), and the comparison
+    #: person's own counts and person-years behind each ``c_`` column of ``sets``
+    #: (``c_base_emergency_admissions``, ``c_plcpost_years`` ...; ``sets`` holds their
+    #: mean per set).
     pairs: pd.DataFrame = field(default=None, repr=False)
     #: Features matched exactly within quantile bands to repair balance, with how many.
     exact_bands: list[str] = field(default_factory=list)
@@ -807,7 +810,13 @@ def evaluate_programme(
         negative_controls=controls,
         primary_outcome=outcome,
         comparisons=comparisons,
-        pairs=pairs[["set", "person_id", "index_date", "post_end"]],
+        pairs=pd.concat(
+            [
+                pairs[["set", "person_id", "index_date", "post_end"]],
+                cpairs.filter(like="c_").set_axis(pairs.index),
+            ],
+            axis=1,
+        ),
         exact_bands=banded,
     )
     # Last, so that the figures above do not depend on whether it is computed.

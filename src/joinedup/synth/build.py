@@ -95,9 +95,16 @@ def practice_effects(config: SynthConfig, n_practices: int) -> tuple[np.ndarray,
 
 
 def generate(
-    config: SynthConfig, step: Callable[[str], None] = lambda _: None
+    config: SynthConfig,
+    step: Callable[[str], None] = lambda _: None,
+    internals: dict | None = None,
 ) -> tuple[dict[str, pa.Table], dict, np.ndarray]:
-    """All canonical tables as Arrow tables, the truth, and the people's NHS numbers."""
+    """All canonical tables as Arrow tables, the truth, and the people's NHS numbers.
+
+    ``internals``, when given, receives what the tables do not show, for studies of the
+    evaluation designs (benchmarks/evaluation_trace.py): ``people``, ``condition_count``,
+    ``practice_effect`` (per person), ``enrolment`` (with every person's ``candidate``
+    day, when case finding looked at them) and the final ``spells``."""
     start, end = day(config.start), day(config.end)
     window = (start, end)
     step("places")
@@ -139,6 +146,9 @@ def generate(
     picks = np.concatenate([np.zeros(len(emergency) + len(final), int), pick])
     keep = admissions.tidy(every, spell_end, end)
     spells = every.select(keep)
+    if internals is not None:
+        internals.update(people=people, condition_count=count, practice_effect=person_effect,
+                         enrolment=enrolment, spells=spells)  # fmt: skip
 
     step("spell details")
     nhs = test_range_nhs_numbers(config.rng("nhs-numbers"), n)

@@ -28,7 +28,8 @@ TARGET_CONDITIONS = ("copd", "heart_failure", "diabetes", "chd", "asthma", "ckd"
 
 
 def enrol(config: SynthConfig, people: People, has: np.ndarray, spells: Spells) -> dict:
-    """Choose who is enrolled and when; returns person index, enrolled and left days."""
+    """Choose who is enrolled and when; returns person index, enrolled and left days, and
+    every person's ``candidate`` day (the one day case finding looks at them)."""
     rng = config.rng("programme")
     start, end = day(config.start), day(config.end)
     # The service starts on the first day of the second financial year (or three months
@@ -53,7 +54,7 @@ def enrol(config: SynthConfig, people: People, has: np.ndarray, spells: Spells) 
     leave = enrolled + np.floor(rng.exponential(1.5, len(chosen)) * DAYS_PER_YEAR)
     leave = np.minimum(leave, b[chosen])  # leaving the list or dying ends enrolment
     left = np.where(leave > end, NO_END, leave).astype(np.int64)
-    return {"who": chosen, "enrolled": enrolled, "left": left}
+    return {"who": chosen, "enrolled": enrolled, "left": left, "candidate": candidate}
 
 
 def apply_effect(

@@ -1,0 +1,267 @@
+"""Where the placebo in time's lean on the synthetic economies comes from.
+
+On the generator's economies the person-level placebo in time leans above 1 and the
+estimate with no effect a little towards benefit (docs/evaluation.md, "The placebo's
+lean, traced"). Two measurements, each over many economies:
+
+``oracle`` uses what the data do not show (``generate(..., internals=...)``): each
+person's true rate index and the day case finding looked at them. It compares the
+enrolled people's rise from the earlier to the later half of their baseline with that of
+people of the same true rate, age band and month (did selection make the enrolled rise?),
+and, among people like those matched (a recent emergency admission, top quarter of the
+rate index), the same ratio for people never enrolled by when case finding looked at
+them: before their index date, with the year it looked at in the later half of their
+baseline, before it otherwise, or after it.
+
+``split`` builds whole economies, evaluates them (risk sets, the default) and splits the
+placebo in time by who the comparison places are: people never enrolled or people
+enrolled later.
+
+``interval`` evaluates hand-made worlds with no effect (tests/risk/evaluation_worlds.py,
+1,000 enrolled) and sets the spread of their estimates beside the standard error the
+interval implies, and beside that of a bootstrap that resamples matched sets alone.
+
+    python benchmarks/evaluation_trace.py oracle --size 200000 --seeds 101 102 ...
+    python benchmarks/evaluation_trace.py split --size 200000 --seeds 5 6 7 8
+    python benchmarks/evaluation_trace.py interval --size 20000 --seeds 1 2 ... 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+EM = "emergency_admissions"
+HALF_MAX = 365  # the placebo's later half is at most a year (evaluate.PLACEBO_MAX_DAYS)
+
+
+def _halves(a: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Baseline bounds as the evaluation cuts them: from ``a`` to the year before
+    ``index``, its later half (at most a year) starting at ``mid``."""
+    b1 = index - 365
+    half = np.minimum((b1 - a) // 2, HALF_MAX)
+    return a, b1 - half, b1
+
+
+def _counts(who, day, lo, hi, n) -> np.ndarray:
+    inside = (day >= lo[who]) & (day < hi[who])
+    return np.bincount(who[inside], minlength=n)
+
+
+def _expected(frame: pd.DataFrame, cells: list[str], reference: pd.Series) -> pd.DataFrame:
+    """Each row's expected counts in the two halves: the rates of the ``reference`` rows
+    of its cell times its own person-years."""
+    ref = frame[reference].groupby(cells)[["h1", "h2", "y1", "y2"]].sum()
+    rate = pd.DataFrame({"r1": ref.h1 / ref.y1, "r2": ref.h2 / ref.y2})
+    out = frame.join(rate, on=cells).dropna(subset=["r1", "r2"])
+    return out.assign(x1=out.r1 * out.y1, x2=out.r2 * out.y2)
+
+
+def oracle(size: int, seed: int, effect: float) -> dict:
+    """One economy's two oracle comparisons (sums, so economies can be pooled)."""
+    from joinedup.synth import SynthConfig
+    from joinedup.synth.admissions import EMERGENCY_KINDS
+    from joinedup.synth.build import generate
+    from joinedup.synth.rates import band_of, risk_index
+    from joinedup.synth.timeline import day
+
+    config = SynthConfig(people=size, seed=seed, programme_effect=effect)
+    got: dict = {}
+    generate(config, internals=got)
+    people, enrolment, spells = got["people"], got["enrolment"], got["spells"]
+    n = len(people)
+    start, end = day(config.start), day(config.end)
+    a, b = people.exposure(start, end)
+    # The emergency rate index as the generator draws admissions from it.
+    rate = risk_index(people, got["condition_count"], 1.0, 0.25, 0.05) * got["practice_effect"]
+    em = np.isin(spells.kind, EMERGENCY_KINDS)
+    who, adm = spells.who[em], spells.admitted[em]
+    looked = enrolment["candidate"].astype(np.int64)
+    enrolled = np.zeros(n, bool)
+    enrolled[enrolment["who"]] = True
+    dates = enrolment["enrolled"].astype(np.int64)
+
+    def frame(index: np.ndarray) -> pd.DataFrame:
+        b0, mid, b1 = _halves(a, index)
+        ok = (b > index) & ((b1 - b0) >= 182) & (people.age_at(index) >= 40)
+        ok &= got["condition_count"] > 0
+        f = pd.DataFrame(
+            {
+                "h1": _counts(who, adm, b0, mid, n),
+                "h2": _counts(who, adm, mid, b1, n),
+                "s": _counts(who, adm, index - 365, index, n),
+                "y1": (mid - b0) / 365.25,
+                "y2": (b1 - mid) / 365.25,
+                "rate": rate,
+                "band": band_of(people.age_at(index)),
+                "month": index // 30,
+                "enrolled": enrolled,
+                # share of the later half inside the year case finding looked at
+                "in_h2": np.clip(np.minimum(looked, b1) - np.maximum(looked - 365, mid), 0, None)
+                / np.maximum(b1 - mid, 1),
+                "looked_before": looked < index,
+            }
+        )[ok]
+        f["tile"] = pd.qcut(np.log(f.rate), 20, labels=False)
+        return f
+
+    out = {}
+    # 1. The enrolled against people of the same true rate, age band and month.
+    own = frame(looked)
+    x = _expected(own, ["tile", "band", "month"], ~own.enrolled)
+    x = x[x.enrolled]
+    out["enrolled, against people of the same rate"] = x[["h1", "h2", "x1", "x2"]].sum()
+    # 2. Index dates drawn from the enrolment dates, as the evaluation draws them.
+    index = np.random.default_rng(seed).choice(dates, n)
+    index[enrolment["who"]] = dates
+    f = frame(index)
+    never = ~f.enrolled
+    group = np.select(
+        [
+            f.enrolled,
+            never & f.looked_before & (f.in_h2 > 0.5),
+            never & f.looked_before,
+            never,
+        ],
+        [
+            "enrolled (like the matched)",
+            "never enrolled: looked at before, in the later half",
+            "never enrolled: looked at before, otherwise",
+            "never enrolled: looked at after the index date",
+        ],
+        "",
+    )
+    f = _expected(f.assign(group=group), ["tile", "band", "month"], f.s >= 0)
+    alike = (f.s >= 1) & (f.tile >= 15) & (f.group != "")  # like those matched
+    for name, rows in f[alike].groupby("group"):
+        out[name] = rows[["h1", "h2", "x1", "x2"]].sum()
+    return out
+
+
+def split(size: int, seed: int, effect: float) -> dict:
+    """One whole economy evaluated with risk sets; its placebo by who the comparisons are."""
+    from joinedup.risk.evaluate import evaluate_programme
+    from joinedup.synth import SynthConfig, build
+    from joinedup.warehouse import open_warehouse
+
+    with tempfile.TemporaryDirectory(prefix="evaltrace-") as tmp:
+        config = SynthConfig(people=size, seed=seed, programme_effect=effect)
+        built = build(config, Path(tmp))
+        with open_warehouse(built.warehouse_path, read_only=True) as wh:
+            res = evaluate_programme(wh, "telephone_care_management", bootstrap=20)
+            enrolled = set(
+                wh.table("programme_enrolment").select("person_id").to_pandas().person_id
+            )
+    sets, pairs = res.sets, res.pairs
+    keep = (sets.t_base_years >= 0.5).to_numpy()
+    t = sets[keep]
+    t_ratio = (t[f"t_plcpost_{EM}"].sum() / t.t_plcpost_years.sum()) / (
+        t[f"t_plcpre_{EM}"].sum() / t.t_plcpre_years.sum()
+    )
+    out = {"estimate": res.primary.rate_ratio, "placebo": res.primary.placebo.rate_ratio}
+    later = pairs.person_id.isin(enrolled)
+    position = pd.Series(np.arange(len(sets)), index=sets.set)
+    for name, rows in (("never enrolled", pairs[~later]), ("enrolled later", pairs[later])):
+        pos = position.reindex(rows.set).to_numpy()
+        n = np.bincount(pos, minlength=len(sets))
+        ok = keep & (n > 0)
+
+        def total(col: str, rows=rows, pos=pos, n=n, ok=ok) -> float:
+            return float((np.bincount(pos, rows[col].to_numpy(float), len(sets))[ok] / n[ok]).sum())
+
+        c_ratio = (total(f"c_plcpost_{EM}") / total("c_plcpost_years")) / (
+            total(f"c_plcpre_{EM}") / total("c_plcpre_years")
+        )
+        out[f"{name}: places"] = len(rows)
+        out[f"{name}: comparisons' later/earlier"] = c_ratio
+        out[f"{name}: placebo"] = t_ratio / c_ratio
+    out["enrolled later/earlier"] = t_ratio
+    return out
+
+
+def interval(base: Path, seed: int, comparisons: str) -> dict:
+    """One hand-made world with no effect: its log estimate, the standard error its 95%
+    interval implies, and that of resampling the matched sets alone (400 replicates)."""
+    from tests.risk import evaluation_worlds as worlds
+
+    from joinedup.risk.evaluate import MIN_BASELINE_YEARS, _did, evaluate_programme
+    from joinedup.warehouse import open_warehouse
+
+    with tempfile.TemporaryDirectory(prefix="evaltrace-") as tmp:
+        path = Path(tmp) / "world.duckdb"
+        worlds.rewrite(base, path, effect=1.0, enrolled=1000, seed=seed)
+        with open_warehouse(path, read_only=True) as wh:
+            res = evaluate_programme(wh, worlds.PROGRAMME, bootstrap=400, comparisons=comparisons)
+    sets = res.sets[res.sets.t_base_years >= MIN_BASELINE_YEARS].reset_index(drop=True)
+    n = len(sets)
+    w = np.random.default_rng(seed).multinomial(n, np.full(n, 1 / n), size=400).astype(float)
+    o = res.primary
+    return {
+        "log_estimate": float(np.log(o.rate_ratio)),
+        "interval_se": float((np.log(o.upper) - np.log(o.lower)) / 3.92),
+        "sets_only_se": float(np.nanstd(np.log(_did(sets, EM, "base", w)))),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("what", choices=("oracle", "split", "interval"))
+    ap.add_argument("--comparisons", default="not_yet_enrolled", help="interval only")
+    ap.add_argument("--size", type=int, default=200_000)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[101, 102, 103, 104])
+    ap.add_argument("--effect", type=float, default=1.0)
+    args = ap.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    if args.what == "oracle":
+        pooled: dict[str, pd.Series] = {}
+        logs = []
+        for seed in args.seeds:
+            got = oracle(args.size, seed, args.effect)
+            e = got["enrolled, against people of the same rate"]
+            logs.append(np.log((e.h2 / e.x2) / (e.h1 / e.x1)))
+            print(f"seed {seed}: enrolled later/earlier half, observed over expected "
+                  f"{np.exp(logs[-1]):.3f}", flush=True)  # fmt: skip
+            for k, v in got.items():
+                pooled[k] = pooled.get(k, 0) + v
+        se = np.std(logs, ddof=1) / np.sqrt(len(logs)) if len(logs) > 1 else np.nan
+        print(f"\n{len(logs)} economies of {args.size:,}: enrolled, observed over expected "
+              f"(log) mean {np.mean(logs):+.4f}, standard error {se:.4f}")  # fmt: skip
+        print("\n| people (pooled) | earlier half | later half | later/earlier, observed over "
+              "expected |\n| --- | --- | --- | --- |")  # fmt: skip
+        for k, v in pooled.items():
+            print(f"| {k} | {v.h1:.0f} | {v.h2:.0f} | {(v.h2 / v.x2) / (v.h1 / v.x1):.3f} |")
+    elif args.what == "interval":
+        from joinedup.synth import SynthConfig, build
+
+        with tempfile.TemporaryDirectory(prefix="evaltrace-") as tmp:
+            base = build(SynthConfig(people=args.size, years=3, seed=5), Path(tmp))
+            rows = []
+            for seed in args.seeds:
+                rows.append(interval(base.warehouse_path, seed, args.comparisons))
+                print(f"world {seed}: " + ", ".join(f"{k} {v:.4f}" for k, v in rows[-1].items()),
+                      flush=True)  # fmt: skip
+        table = pd.DataFrame(rows)
+        print(f"\n{len(table)} worlds, {args.comparisons}: SD of the log estimate "
+              f"{table.log_estimate.std(ddof=1):.4f}; mean standard error of the interval "
+              f"{table.interval_se.mean():.4f}, of resampling sets alone "
+              f"{table.sets_only_se.mean():.4f}")  # fmt: skip
+    else:
+        rows = []
+        for seed in args.seeds:
+            got = split(args.size, seed, args.effect)
+            rows.append({"seed": seed, **got})
+            print(", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                            for k, v in rows[-1].items()), flush=True)  # fmt: skip
+        table = pd.DataFrame(rows)
+        logs = np.log(table.filter(like="placebo"))
+        print(f"\nmean log over {len(table)} economies:")
+        print(logs.mean().round(4).to_string())
+
+
+if __name__ == "__main__":
+    main()
