@@ -24,6 +24,12 @@ interval implies, and beside that of a bootstrap that resamples matched sets alo
     python benchmarks/evaluation_trace.py oracle --size 200000 --seeds 101 102 ...
     python benchmarks/evaluation_trace.py split --size 200000 --seeds 5 6 7 8
     python benchmarks/evaluation_trace.py interval --size 20000 --seeds 1 2 ... 20
+
+``realised`` generates the same economy with and without the programme's effect and
+counts the enrolled people's emergency admissions while enrolled: the rate ratio the
+economy realises, against the one it planted (``--effect``).
+
+    python benchmarks/evaluation_trace.py realised --size 200000 --seeds 25 --effect 1.25
 """
 
 from __future__ import annotations
@@ -208,9 +214,35 @@ def interval(base: Path, seed: int, comparisons: str) -> dict:
     }
 
 
+def realised(size: int, seed: int, effect: float) -> dict:
+    """The ratio of the enrolled people's emergency admissions while enrolled, with the
+    effect over without it (all of them, and leaving out the one in which a person dies)."""
+    from joinedup.synth import SynthConfig
+    from joinedup.synth.admissions import EMERGENCY_KINDS, KIND_FINAL
+    from joinedup.synth.build import generate
+
+    def count(ratio: float) -> tuple[int, int]:
+        got: dict = {}
+        generate(SynthConfig(people=size, seed=seed, programme_effect=ratio), internals=got)
+        enrolment, spells = got["enrolment"], got["spells"]
+        lo = np.full(len(got["people"]), np.iinfo(np.int64).max)
+        hi = np.full(len(got["people"]), -1)
+        lo[enrolment["who"]], hi[enrolment["who"]] = enrolment["enrolled"], enrolment["left"]
+        on = (spells.admitted >= lo[spells.who]) & (spells.admitted < hi[spells.who])
+        on &= np.isin(spells.kind, EMERGENCY_KINDS)
+        return int(on.sum()), int((on & (spells.kind != KIND_FINAL)).sum())
+
+    without, with_effect = count(1.0), count(effect)
+    return {
+        "planted": effect,
+        "realised": with_effect[0] / without[0],
+        "realised, not the admission in which a person dies": with_effect[1] / without[1],
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", choices=("oracle", "split", "interval"))
+    ap.add_argument("what", choices=("oracle", "split", "interval", "realised"))
     ap.add_argument("--comparisons", default="not_yet_enrolled", help="interval only")
     ap.add_argument("--size", type=int, default=200_000)
     ap.add_argument("--seeds", type=int, nargs="+", default=[101, 102, 103, 104])
@@ -235,6 +267,10 @@ def main() -> None:
               "expected |\n| --- | --- | --- | --- |")  # fmt: skip
         for k, v in pooled.items():
             print(f"| {k} | {v.h1:.0f} | {v.h2:.0f} | {(v.h2 / v.x2) / (v.h1 / v.x1):.3f} |")
+    elif args.what == "realised":
+        for seed in args.seeds:
+            got = realised(args.size, seed, args.effect)
+            print(f"seed {seed}: " + ", ".join(f"{k} {v:.3f}" for k, v in got.items()))
     elif args.what == "interval":
         from joinedup.synth import SynthConfig, build
 

@@ -486,8 +486,28 @@ def test_planted_effect_at_200000_people_is_found_and_never_called_harm(evaluate
     "people never enrolled, fails (1.27, 1.01 to 1.53: people case finding passed over "
     "had a quiet year in their baseline, and the enrolled rose by chance; docs/evaluation.md, "
     "'The placebo's lean, traced'), so its planted 0.80 is 'inconclusive', not 'benefit' "
-    "(16 of 24 other 200,000-person economies are 'benefit')",
+    "(16 of 24 other 200,000-person economies with 0.80 planted are 'benefit')",
 )
 def test_planted_effect_at_200000_people_is_a_benefit(evaluated_economy):
     _, out = evaluated_economy
     assert out["verdict"] == "benefit", out["verdict_sentence"]
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="the 200,000-person economy of seed 28 with no effect leans about 0.17 towards "
+    "benefit whatever is planted, and its placebo (1.08) does not see it: 0.83 (0.70 to "
+    "0.99) is called 'benefit' (docs/evaluation.md, 'One null economy called a benefit')",
+)
+def test_the_null_economy_of_seed_28_at_200000_people_is_not_called_a_benefit(tmp_path):
+    from joinedup.risk.evaluate import evaluate_programme
+    from joinedup.synth import SynthConfig, build
+    from joinedup.warehouse import open_warehouse
+
+    built = build(SynthConfig(people=200_000, seed=28, programme_effect=1.0), tmp_path)
+    with open_warehouse(built.warehouse_path, read_only=True) as wh:
+        # 400 replicates, as the evaluation study that found it
+        out = evaluate_programme(wh, "telephone_care_management", bootstrap=400).as_dict()
+    assert out["verdict"] != "benefit", out["verdict_sentence"]
