@@ -135,6 +135,38 @@ def test_internals_are_what_the_tables_were_made_from():
 
 
 @pytest.mark.unit
+def test_a_harmful_programme_adds_admissions_at_the_planted_rate_and_pushes_none_out():
+    """A ratio above 1 is realised as planted (the enrolled people's emergency admissions
+    while enrolled, other than the one in which they die), and every spell the economy
+    has without the effect is still there with it."""
+    from joinedup.synth.admissions import EMERGENCY_KINDS
+
+    got: dict[float, dict] = {1.0: {}, 1.5: {}}
+    for ratio, internals in got.items():
+        config = SynthConfig(people=60_000, years=3, seed=7, programme_effect=ratio)
+        generate(config, internals=internals)
+
+    def while_enrolled(internals: dict) -> int:
+        e, sp = internals["enrolment"], internals["spells"]
+        lo = np.full(len(internals["people"]), np.iinfo(np.int64).max)
+        hi = np.full(len(internals["people"]), -1)
+        lo[e["who"]], hi[e["who"]] = e["enrolled"], e["left"]
+        on = (sp.admitted >= lo[sp.who]) & (sp.admitted < hi[sp.who])
+        return int((on & np.isin(sp.kind, EMERGENCY_KINDS) & (sp.kind != KIND_FINAL)).sum())
+
+    base, more = while_enrolled(got[1.0]), while_enrolled(got[1.5])
+    assert base > 250
+    # binomial noise on the added half: SD about sqrt(0.25 / base), about 0.03 here
+    assert abs(more / base - 1.5) < 0.1, (base, more)
+
+    def spells(internals: dict) -> set:
+        sp = internals["spells"]
+        return set(zip(sp.who.tolist(), sp.admitted.tolist(), sp.kind.tolist(), strict=True))
+
+    assert spells(got[1.0]) <= spells(got[1.5])
+
+
+@pytest.mark.unit
 def test_programme_effect_changes_admissions_of_the_enrolled_only():
     base, _, _ = generate(SynthConfig(people=20_000, years=3, seed=3, programme_effect=1.0))
     half, _, _ = generate(SynthConfig(people=20_000, years=3, seed=3, programme_effect=0.5))

@@ -261,17 +261,24 @@ def scale_rate(
     rng: np.random.Generator,
     until: np.ndarray,
     coins: np.ndarray | None = None,
+    since: np.ndarray | None = None,
+    others: Spells | None = None,
 ) -> Spells:
     """The spells with the rate of the ``affected`` ones multiplied by ``ratio``: how a
     programme's true effect is planted.
 
     A ratio of 1 or less thins them: each affected spell is kept with probability
     ``ratio``, decided by its own uniform number in ``coins`` when given (one per spell),
-    else by draws from ``rng`` in the spells' order. A ratio above 1 thickens them (a
-    Poisson process thickened by the ratio): each affected spell gets ``ratio - 1``
-    copies on average (the whole part always, the fraction with that probability), each
-    an emergency admission 1 to 59 days later, kept when admitted before its person's
-    day in ``until``.
+    else by draws from ``rng`` in the spells' order. A ratio above 1 thickens them:
+    each affected spell brings ``ratio - 1`` extra emergency admissions on average (the
+    whole part always, the fraction with that probability), each on a day drawn at random
+    from its person's window, ``since`` (default: the spell's own day) to ``until``, on
+    which they are not in hospital, with the spell's length of stay cut short before the
+    person's next admission. So every extra admission survives :func:`tidy` and none
+    pushes out one the economy already had (``others``: the person's other stays, planned
+    and final, to keep clear of as well), and the rate while exposed is ``ratio`` times
+    what it was (an extra admission that would fall after ``until``, or inside a stay,
+    was lost before, and 1.25 was realised as about 1.17).
     """
     if ratio <= 1:
         u = rng.random(len(spells)) if coins is None else coins
@@ -282,8 +289,41 @@ def scale_rate(
         np.arange(len(copies)) % (int(whole) + 1) < int(whole), 1.0, part
     )
     copies = copies[keep]
-    extra = spells.select(copies)
-    shift = rng.integers(1, 60, len(extra))
-    extra = Spells.of(extra.who, extra.admitted + shift, extra.discharged + shift, KIND_EMERGENCY)
-    inside = extra.admitted < until[extra.who]
-    return Spells.concat([spells, extra.select(inside)])
+    who = spells.who[copies]
+    lo = spells.admitted[copies] if since is None else since[who]
+    span = np.maximum(until[who] - lo, 1)
+    # Each person's spells in order, to find the stay (if any) a day falls in and the
+    # next admission after it.
+    stays = spells if others is None else Spells.concat([spells, others])
+    order = np.lexsort((stays.admitted, stays.who))
+    s_who, s_adm, s_dis = stays.who[order], stays.admitted[order], stays.discharged[order]
+
+    def around(day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether ``day`` is inside a stay of its person; the person's next admission."""
+        i = np.searchsorted(s_who * _DAY_SPAN + s_adm, who * _DAY_SPAN + day, side="right")
+        prev = np.maximum(i - 1, 0)
+        # in hospital that day, or admitted that day (a day case too)
+        inside = (i > 0) & (s_who[prev] == who) & ((s_dis[prev] > day) | (s_adm[prev] == day))
+        nxt = np.minimum(i, len(s_who) - 1)
+        has_next = (i < len(s_who)) & (s_who[nxt] == who)
+        return inside, np.where(has_next, s_adm[nxt], NO_END)
+
+    day = lo + np.floor(rng.random(len(copies)) * span).astype(np.int64)
+    for _ in range(_REDRAWS):  # rejection: redraw days that fall inside a stay
+        inside, _ = around(day)
+        if not inside.any():
+            break
+        day[inside] = lo[inside] + np.floor(rng.random(inside.sum()) * span[inside]).astype(
+            np.int64
+        )
+    inside, next_admission = around(day)
+    stay = spells.discharged[copies] - spells.admitted[copies]
+    discharged = np.minimum(day + stay, np.maximum(next_admission, day))
+    extra = Spells.of(who, day, discharged, KIND_EMERGENCY)
+    return Spells.concat([spells, extra.select(~inside & (day < until[who]))])
+
+
+# Day numbers are below this, so (person, day) pairs sort as one integer.
+_DAY_SPAN = 1 << 20
+# Rounds of redrawing a day that fell inside a stay (what is left after them is dropped).
+_REDRAWS = 20

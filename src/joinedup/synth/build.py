@@ -104,7 +104,8 @@ def generate(
     ``internals``, when given, receives what the tables do not show, for studies of the
     evaluation designs (benchmarks/evaluation_trace.py): ``people``, ``condition_count``,
     ``practice_effect`` (per person), ``enrolment`` (with every person's ``candidate``
-    day, when case finding looked at them) and the final ``spells``."""
+    day, when case finding looked at them), ``started`` (each practice's team's start
+    day) and the final ``spells``."""
     start, end = day(config.start), day(config.end)
     window = (start, end)
     step("places")
@@ -138,17 +139,18 @@ def generate(
     )
     step("telephone care management")
     enrolment = programme.enrol(config, people, has, emergency)
-    emergency = programme.apply_effect(config, enrolment, emergency, n, spell_end)
+    others = admissions.Spells.concat([final, planned])
+    emergency = programme.apply_effect(config, enrolment, emergency, n, spell_end, others)
     step("integrated neighbourhood teams")
     started = neighbourhood.rollout(config, geo)
-    emergency = neighbourhood.apply_effect(config, started, emergency, people, spell_end)
+    emergency = neighbourhood.apply_effect(config, started, emergency, people, spell_end, others)
     every = admissions.Spells.concat([emergency, final, planned])
     picks = np.concatenate([np.zeros(len(emergency) + len(final), int), pick])
     keep = admissions.tidy(every, spell_end, end)
     spells = every.select(keep)
     if internals is not None:
         internals.update(people=people, condition_count=count, practice_effect=person_effect,
-                         enrolment=enrolment, spells=spells)  # fmt: skip
+                         enrolment=enrolment, started=started, spells=spells)  # fmt: skip
 
     step("spell details")
     nhs = test_range_nhs_numbers(config.rng("nhs-numbers"), n)

@@ -37,7 +37,7 @@ from joinedup.synth.admissions import EMERGENCY_KINDS, KIND_FINAL, Spells, scale
 from joinedup.synth.config import SynthConfig
 from joinedup.synth.geography import Geography
 from joinedup.synth.population import NO_END, People
-from joinedup.synth.timeline import dates, day
+from joinedup.synth.timeline import DAYS_PER_YEAR, dates, day
 
 PROGRAMME = "integrated_neighbourhood_teams"
 LEVEL = "practice"
@@ -133,19 +133,30 @@ def apply_effect(
     spells: Spells,
     people: People,
     spell_end: np.ndarray,
+    others: Spells | None = None,
 ) -> Spells:
     """Emergency admissions of people aged 65+ at practices whose team has started,
     thinned (or added to) by ``config.area_effect``; ``started`` is :func:`rollout`'s
     start day per practice, ``spell_end`` each person's end of exposure (added
-    admissions fall before it)."""
+    admissions fall before it, clear of the stays in ``spells`` and ``others``)."""
     rng = config.rng("neighbourhood-effect")
     salt = int(rng.integers(0, 2**63))
     reached = spells.admitted >= started[people.practice[spells.who]]
     older = people.age_on(spells.who, spells.admitted) >= MIN_AGE
     emergency = np.isin(spells.kind, EMERGENCY_KINDS) & (spells.kind != KIND_FINAL)
     affected = reached & older & emergency
+    # Admissions added by a ratio above 1 fall once both the team has started and the
+    # person is 65.
+    since = np.maximum(started[people.practice], people.dob + int(np.ceil(MIN_AGE * DAYS_PER_YEAR)))
     return scale_rate(
-        spells, affected, config.area_effect, rng, spell_end, coins=coins(spells, salt)
+        spells,
+        affected,
+        config.area_effect,
+        rng,
+        spell_end,
+        coins=coins(spells, salt),
+        since=since,
+        others=others,
     )
 
 

@@ -63,8 +63,10 @@ def apply_effect(
     spells: Spells,
     n_people: int,
     spell_end: np.ndarray,
+    others: Spells | None = None,
 ) -> Spells:
-    """Emergency admissions while enrolled, thinned (or added to) by the true rate ratio."""
+    """Emergency admissions while enrolled, thinned (or added to) by the true rate ratio;
+    admissions added keep clear of the stays in ``spells`` and ``others``."""
     rng = config.rng("programme-effect")
     ratio = config.programme_effect
     on_from = np.full(n_people, NO_END, np.int64)
@@ -73,8 +75,8 @@ def apply_effect(
     on_to[enrolment["who"]] = np.minimum(enrolment["left"], spell_end[enrolment["who"]])
     during = (spells.admitted >= on_from[spells.who]) & (spells.admitted < on_to[spells.who])
     affected = during & np.isin(spells.kind, EMERGENCY_KINDS) & (spells.kind != KIND_FINAL)
-    # Copies added by a ratio above 1 fall while the person is still enrolled.
-    return scale_rate(spells, affected, ratio, rng, on_to)
+    # Admissions added by a ratio above 1 fall while the person is enrolled.
+    return scale_rate(spells, affected, ratio, rng, on_to, since=on_from, others=others)
 
 
 def enrolment_table(enrolment: dict, person_ids: pa.Array, end: int) -> pa.Table:
