@@ -25,6 +25,13 @@ interval implies, and beside that of a bootstrap that resamples matched sets alo
     python benchmarks/evaluation_trace.py split --size 200000 --seeds 5 6 7 8
     python benchmarks/evaluation_trace.py interval --size 20000 --seeds 1 2 ... 20
 
+``followup`` (economies with no effect) compares the enrolled people's follow-up over
+their baseline with that of people of the same true rate, age band and month: whether an
+economy's lean comes from the enrolled (chance in their own admissions) or from their
+comparisons.
+
+    python benchmarks/evaluation_trace.py followup --size 200000 --seeds 28 1 5
+
 ``realised`` generates the same economy with and without the programme's effect and
 counts the enrolled people's emergency admissions while enrolled: the rate ratio the
 economy realises, against the one it planted (``--effect``).
@@ -214,6 +221,56 @@ def interval(base: Path, seed: int, comparisons: str) -> dict:
     }
 
 
+def followup(size: int, seed: int) -> dict:
+    """With no effect planted: the enrolled people's emergency admissions in follow-up
+    (enrolment to leaving or the end of the data) over their baseline, observed and as
+    expected from people of the same true rate, age band and month of the day case
+    finding looked at them."""
+    from joinedup.synth import SynthConfig
+    from joinedup.synth.admissions import EMERGENCY_KINDS
+    from joinedup.synth.build import generate
+    from joinedup.synth.rates import band_of, risk_index
+    from joinedup.synth.timeline import day
+
+    config = SynthConfig(people=size, seed=seed, programme_effect=1.0)
+    got: dict = {}
+    generate(config, internals=got)
+    people, enrolment, spells = got["people"], got["enrolment"], got["spells"]
+    n = len(people)
+    start, end = day(config.start), day(config.end)
+    a, b = people.exposure(start, end)
+    rate = risk_index(people, got["condition_count"], 1.0, 0.25, 0.05) * got["practice_effect"]
+    em = np.isin(spells.kind, EMERGENCY_KINDS)
+    who, adm = spells.who[em], spells.admitted[em]
+    looked = enrolment["candidate"].astype(np.int64)
+    enrolled = np.zeros(n, bool)
+    enrolled[enrolment["who"]] = True
+    left = np.full(n, np.iinfo(np.int64).max)
+    left[enrolment["who"]] = enrolment["left"]
+    stop = np.minimum.reduce([left, b, np.full(n, end + 1)])
+    b0, _, b1 = _halves(a, looked)
+    ok = (b > looked) & ((b1 - b0) >= 182) & (people.age_at(looked) >= 40) & (stop > looked)
+    ok &= got["condition_count"] > 0
+    f = pd.DataFrame(
+        {
+            "h1": _counts(who, adm, b0, b1, n),  # the baseline
+            "h2": _counts(who, adm, looked, stop, n),  # the follow-up
+            "y1": (b1 - b0) / 365.25,
+            "y2": (stop - looked) / 365.25,
+            "enrolled": enrolled,
+            "band": band_of(people.age_at(looked)),
+            "month": looked // 30,
+            "rate": rate,
+        }
+    )[ok]
+    f["tile"] = pd.qcut(np.log(f.rate), 20, labels=False)
+    x = _expected(f, ["tile", "band", "month"], ~f.enrolled)
+    x = x[x.enrolled]
+    observed = (x.h2.sum() / x.y2.sum()) / (x.h1.sum() / x.y1.sum())
+    expected = (x.x2.sum() / x.y2.sum()) / (x.x1.sum() / x.y1.sum())
+    return {"observed": observed, "expected": expected, "ratio": observed / expected}
+
+
 def realised(size: int, seed: int, effect: float) -> dict:
     """The ratio of the enrolled people's emergency admissions while enrolled, with the
     effect over without it (all of them, and leaving out the one in which a person dies)."""
@@ -242,7 +299,7 @@ def realised(size: int, seed: int, effect: float) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", choices=("oracle", "split", "interval", "realised"))
+    ap.add_argument("what", choices=("oracle", "split", "interval", "realised", "followup"))
     ap.add_argument("--comparisons", default="not_yet_enrolled", help="interval only")
     ap.add_argument("--size", type=int, default=200_000)
     ap.add_argument("--seeds", type=int, nargs="+", default=[101, 102, 103, 104])
@@ -267,6 +324,11 @@ def main() -> None:
               "expected |\n| --- | --- | --- | --- |")  # fmt: skip
         for k, v in pooled.items():
             print(f"| {k} | {v.h1:.0f} | {v.h2:.0f} | {(v.h2 / v.x2) / (v.h1 / v.x1):.3f} |")
+    elif args.what == "followup":
+        for seed in args.seeds:
+            got = followup(args.size, seed)
+            print(f"seed {seed}: enrolled follow-up over baseline, "
+                  + ", ".join(f"{k} {v:.3f}" for k, v in got.items()), flush=True)  # fmt: skip
     elif args.what == "realised":
         for seed in args.seeds:
             got = realised(args.size, seed, args.effect)
