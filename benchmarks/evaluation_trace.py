@@ -75,28 +75,44 @@ def _expected(frame: pd.DataFrame, cells: list[str], reference: pd.Series) -> pd
     return out.assign(x1=out.r1 * out.y1, x2=out.r2 * out.y2)
 
 
+class _Economy:
+    """One economy generated in memory with what its tables do not show: each person's
+    exposure ``a``-``b``, true emergency rate index ``rate``, the day case finding looked
+    at them (``looked``), whether they were ``enrolled``, and every emergency admission
+    (``who``, ``adm``)."""
+
+    def __init__(self, size: int, seed: int, effect: float) -> None:
+        from joinedup.synth import SynthConfig
+        from joinedup.synth.admissions import EMERGENCY_KINDS
+        from joinedup.synth.build import generate
+        from joinedup.synth.rates import risk_index
+        from joinedup.synth.timeline import day
+
+        config = SynthConfig(people=size, seed=seed, programme_effect=effect)
+        self.got: dict = {}
+        generate(config, internals=self.got)
+        self.people, self.enrolment = self.got["people"], self.got["enrolment"]
+        spells = self.got["spells"]
+        self.n = len(self.people)
+        self.end = day(config.end)
+        self.a, self.b = self.people.exposure(day(config.start), self.end)
+        # The emergency rate index as the generator draws admissions from it.
+        count, effect_of_practice = self.got["condition_count"], self.got["practice_effect"]
+        self.rate = risk_index(self.people, count, 1.0, 0.25, 0.05) * effect_of_practice
+        em = np.isin(spells.kind, EMERGENCY_KINDS)
+        self.who, self.adm = spells.who[em], spells.admitted[em]
+        self.looked = self.enrolment["candidate"].astype(np.int64)
+        self.enrolled = np.zeros(self.n, bool)
+        self.enrolled[self.enrolment["who"]] = True
+
+
 def oracle(size: int, seed: int, effect: float) -> dict:
     """One economy's two oracle comparisons (sums, so economies can be pooled)."""
-    from joinedup.synth import SynthConfig
-    from joinedup.synth.admissions import EMERGENCY_KINDS
-    from joinedup.synth.build import generate
-    from joinedup.synth.rates import band_of, risk_index
-    from joinedup.synth.timeline import day
+    from joinedup.synth.rates import band_of
 
-    config = SynthConfig(people=size, seed=seed, programme_effect=effect)
-    got: dict = {}
-    generate(config, internals=got)
-    people, enrolment, spells = got["people"], got["enrolment"], got["spells"]
-    n = len(people)
-    start, end = day(config.start), day(config.end)
-    a, b = people.exposure(start, end)
-    # The emergency rate index as the generator draws admissions from it.
-    rate = risk_index(people, got["condition_count"], 1.0, 0.25, 0.05) * got["practice_effect"]
-    em = np.isin(spells.kind, EMERGENCY_KINDS)
-    who, adm = spells.who[em], spells.admitted[em]
-    looked = enrolment["candidate"].astype(np.int64)
-    enrolled = np.zeros(n, bool)
-    enrolled[enrolment["who"]] = True
+    e = _Economy(size, seed, effect)
+    got, people, enrolment, n = e.got, e.people, e.enrolment, e.n
+    a, b, rate, who, adm, looked, enrolled = e.a, e.b, e.rate, e.who, e.adm, e.looked, e.enrolled
     dates = enrolment["enrolled"].astype(np.int64)
 
     def frame(index: np.ndarray) -> pd.DataFrame:
@@ -226,25 +242,11 @@ def followup(size: int, seed: int) -> dict:
     (enrolment to leaving or the end of the data) over their baseline, observed and as
     expected from people of the same true rate, age band and month of the day case
     finding looked at them."""
-    from joinedup.synth import SynthConfig
-    from joinedup.synth.admissions import EMERGENCY_KINDS
-    from joinedup.synth.build import generate
-    from joinedup.synth.rates import band_of, risk_index
-    from joinedup.synth.timeline import day
+    from joinedup.synth.rates import band_of
 
-    config = SynthConfig(people=size, seed=seed, programme_effect=1.0)
-    got: dict = {}
-    generate(config, internals=got)
-    people, enrolment, spells = got["people"], got["enrolment"], got["spells"]
-    n = len(people)
-    start, end = day(config.start), day(config.end)
-    a, b = people.exposure(start, end)
-    rate = risk_index(people, got["condition_count"], 1.0, 0.25, 0.05) * got["practice_effect"]
-    em = np.isin(spells.kind, EMERGENCY_KINDS)
-    who, adm = spells.who[em], spells.admitted[em]
-    looked = enrolment["candidate"].astype(np.int64)
-    enrolled = np.zeros(n, bool)
-    enrolled[enrolment["who"]] = True
+    e = _Economy(size, seed, 1.0)
+    got, people, enrolment, n, end = e.got, e.people, e.enrolment, e.n, e.end
+    a, b, rate, who, adm, looked, enrolled = e.a, e.b, e.rate, e.who, e.adm, e.looked, e.enrolled
     left = np.full(n, np.iinfo(np.int64).max)
     left[enrolment["who"]] = enrolment["left"]
     stop = np.minimum.reduce([left, b, np.full(n, end + 1)])
