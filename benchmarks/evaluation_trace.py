@@ -50,14 +50,16 @@ import numpy as np
 import pandas as pd
 
 EM = "emergency_admissions"
-HALF_MAX = 365  # the placebo's later half is at most a year (evaluate.PLACEBO_MAX_DAYS)
+CELLS = ["tile", "band", "month"]  # people are compared within these (_Economy.periods)
 
 
 def _halves(a: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Baseline bounds as the evaluation cuts them: from ``a`` to the year before
     ``index``, its later half (at most a year) starting at ``mid``."""
-    b1 = index - 365
-    half = np.minimum((b1 - a) // 2, HALF_MAX)
+    from joinedup.risk.evaluate import PLACEBO_MAX_DAYS, PRE_DAYS
+
+    b1 = index - PRE_DAYS
+    half = np.minimum((b1 - a) // 2, PLACEBO_MAX_DAYS)
     return a, b1 - half, b1
 
 
@@ -105,49 +107,66 @@ class _Economy:
         self.enrolled = np.zeros(self.n, bool)
         self.enrolled[self.enrolment["who"]] = True
 
+    def periods(
+        self,
+        index: np.ndarray,
+        first: tuple[np.ndarray, np.ndarray],
+        second: tuple[np.ndarray, np.ndarray],
+        keep: np.ndarray,
+    ) -> pd.DataFrame:
+        """Each person's emergency admissions (``h1``, ``h2``) and years (``y1``, ``y2``)
+        in two periods, each a pair of (from, to) day arrays, with the ``CELLS`` they are
+        compared within (twentieth of the true rate, age band and month of ``index``);
+        one row per person of ``keep`` who is, like the enrolled, 40 or over on ``index``
+        with a long-term condition and still registered."""
+        from joinedup.synth.rates import band_of
 
-def oracle(size: int, seed: int, effect: float) -> dict:
-    """One economy's two oracle comparisons (sums, so economies can be pooled)."""
-    from joinedup.synth.rates import band_of
-
-    e = _Economy(size, seed, effect)
-    got, people, enrolment, n = e.got, e.people, e.enrolment, e.n
-    a, b, rate, who, adm, looked, enrolled = e.a, e.b, e.rate, e.who, e.adm, e.looked, e.enrolled
-    dates = enrolment["enrolled"].astype(np.int64)
-
-    def frame(index: np.ndarray) -> pd.DataFrame:
-        b0, mid, b1 = _halves(a, index)
-        ok = (b > index) & ((b1 - b0) >= 182) & (people.age_at(index) >= 40)
-        ok &= got["condition_count"] > 0
+        keep = keep & (self.b > index) & (self.people.age_at(index) >= 40)
+        keep &= self.got["condition_count"] > 0
         f = pd.DataFrame(
             {
-                "h1": _counts(who, adm, b0, mid, n),
-                "h2": _counts(who, adm, mid, b1, n),
-                "s": _counts(who, adm, index - 365, index, n),
-                "y1": (mid - b0) / 365.25,
-                "y2": (b1 - mid) / 365.25,
-                "rate": rate,
-                "band": band_of(people.age_at(index)),
+                "h1": _counts(self.who, self.adm, *first, self.n),
+                "h2": _counts(self.who, self.adm, *second, self.n),
+                "y1": (first[1] - first[0]) / 365.25,
+                "y2": (second[1] - second[0]) / 365.25,
+                "rate": self.rate,
+                "band": band_of(self.people.age_at(index)),
                 "month": index // 30,
-                "enrolled": enrolled,
-                # share of the later half inside the year case finding looked at
-                "in_h2": np.clip(np.minimum(looked, b1) - np.maximum(looked - 365, mid), 0, None)
-                / np.maximum(b1 - mid, 1),
-                "looked_before": looked < index,
+                "enrolled": self.enrolled,
             }
-        )[ok]
+        )[keep]
         f["tile"] = pd.qcut(np.log(f.rate), 20, labels=False)
         return f
 
+
+def oracle(size: int, seed: int, effect: float) -> dict:
+    """One economy's two oracle comparisons (sums, so economies can be pooled)."""
+    e = _Economy(size, seed, effect)
+    dates = e.enrolment["enrolled"].astype(np.int64)
+
+    def frame(index: np.ndarray) -> pd.DataFrame:
+        """The two halves of the baseline before ``index``, the year before it (``s``),
+        and where the year case finding looked at each person lies."""
+        b0, mid, b1 = _halves(e.a, index)
+        f = e.periods(index, (b0, mid), (mid, b1), (b1 - b0) >= 182)
+        rows = f.index.to_numpy()
+        # share of the later half inside the year case finding looked at
+        in_h2 = np.minimum(e.looked, b1) - np.maximum(e.looked - 365, mid)
+        return f.assign(
+            s=_counts(e.who, e.adm, index - 365, index, e.n)[rows],
+            in_h2=(np.clip(in_h2, 0, None) / np.maximum(b1 - mid, 1))[rows],
+            looked_before=(e.looked < index)[rows],
+        )
+
     out = {}
     # 1. The enrolled against people of the same true rate, age band and month.
-    own = frame(looked)
-    x = _expected(own, ["tile", "band", "month"], ~own.enrolled)
+    own = frame(e.looked)
+    x = _expected(own, CELLS, ~own.enrolled)
     x = x[x.enrolled]
     out["enrolled, against people of the same rate"] = x[["h1", "h2", "x1", "x2"]].sum()
     # 2. Index dates drawn from the enrolment dates, as the evaluation draws them.
-    index = np.random.default_rng(seed).choice(dates, n)
-    index[enrolment["who"]] = dates
+    index = np.random.default_rng(seed).choice(dates, e.n)
+    index[e.enrolment["who"]] = dates
     f = frame(index)
     never = ~f.enrolled
     group = np.select(
@@ -165,7 +184,7 @@ def oracle(size: int, seed: int, effect: float) -> dict:
         ],
         "",
     )
-    f = _expected(f.assign(group=group), ["tile", "band", "month"], f.s >= 0)
+    f = _expected(f.assign(group=group), CELLS, f.s >= 0)
     alike = (f.s >= 1) & (f.tile >= 15) & (f.group != "")  # like those matched
     for name, rows in f[alike].groupby("group"):
         out[name] = rows[["h1", "h2", "x1", "x2"]].sum()
@@ -242,31 +261,13 @@ def followup(size: int, seed: int) -> dict:
     (enrolment to leaving or the end of the data) over their baseline, observed and as
     expected from people of the same true rate, age band and month of the day case
     finding looked at them."""
-    from joinedup.synth.rates import band_of
-
     e = _Economy(size, seed, 1.0)
-    got, people, enrolment, n, end = e.got, e.people, e.enrolment, e.n, e.end
-    a, b, rate, who, adm, looked, enrolled = e.a, e.b, e.rate, e.who, e.adm, e.looked, e.enrolled
-    left = np.full(n, np.iinfo(np.int64).max)
-    left[enrolment["who"]] = enrolment["left"]
-    stop = np.minimum.reduce([left, b, np.full(n, end + 1)])
-    b0, _, b1 = _halves(a, looked)
-    ok = (b > looked) & ((b1 - b0) >= 182) & (people.age_at(looked) >= 40) & (stop > looked)
-    ok &= got["condition_count"] > 0
-    f = pd.DataFrame(
-        {
-            "h1": _counts(who, adm, b0, b1, n),  # the baseline
-            "h2": _counts(who, adm, looked, stop, n),  # the follow-up
-            "y1": (b1 - b0) / 365.25,
-            "y2": (stop - looked) / 365.25,
-            "enrolled": enrolled,
-            "band": band_of(people.age_at(looked)),
-            "month": looked // 30,
-            "rate": rate,
-        }
-    )[ok]
-    f["tile"] = pd.qcut(np.log(f.rate), 20, labels=False)
-    x = _expected(f, ["tile", "band", "month"], ~f.enrolled)
+    left = np.full(e.n, np.iinfo(np.int64).max)
+    left[e.enrolment["who"]] = e.enrolment["left"]
+    stop = np.minimum.reduce([left, e.b, np.full(e.n, e.end + 1)])
+    b0, _, b1 = _halves(e.a, e.looked)
+    f = e.periods(e.looked, (b0, b1), (e.looked, stop), ((b1 - b0) >= 182) & (stop > e.looked))
+    x = _expected(f, CELLS, ~f.enrolled)
     x = x[x.enrolled]
     observed = (x.h2.sum() / x.y2.sum()) / (x.h1.sum() / x.y1.sum())
     expected = (x.x2.sum() / x.y2.sum()) / (x.x1.sum() / x.y1.sum())

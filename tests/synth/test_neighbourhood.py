@@ -165,6 +165,24 @@ def test_the_planted_ratio_thins_admissions_of_65s_at_started_practices_only():
 
 
 @pytest.mark.unit
+def test_a_ratio_above_1_adds_admissions_of_65s_at_started_practices_only():
+    """Added admissions fall on days the person is 65 and the team has started, so the
+    economy realises the ratio and nobody else's admissions change."""
+    same = {"people": 20_000, "years": 3, "seed": 3}
+    none = _emergency_admissions(SynthConfig(**same, area_effect=1.0))
+    more = _emergency_admissions(SynthConfig(**same, area_effect=1.5))
+    n_none = (none["group"] == "reached").sum()
+    n_more = (more["group"] == "reached").sum()
+    # Each admission brings another with probability 0.5: sd sqrt(0.25 / n) of the ratio.
+    assert n_none > 500
+    assert n_more / n_none == pytest.approx(1.5, abs=4 * np.sqrt(0.25 / n_none))
+    for group in ("under_65", "never"):
+        a, b = (f[f["group"] == group].sort_values(["person_id", "admitted_on", "discharged_on"])
+                .reset_index(drop=True) for f in (none, more))  # fmt: skip
+        assert len(a) > 500 and a.equals(b), group
+
+
+@pytest.mark.unit
 def test_area_effect_is_validated_like_the_programme_effect():
     assert SynthConfig().area_effect == 0.85
     assert SynthConfig().with_area_effect(1.0).area_effect == 1.0

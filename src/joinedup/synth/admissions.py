@@ -254,14 +254,20 @@ def unfinished(spells: Spells, window_end: int) -> np.ndarray:
     return spells.discharged > window_end
 
 
+# Day numbers are below this, so (person, day) pairs sort as one integer.
+_DAY_SPAN = 1 << 20
+# Rounds of redrawing a day that fell inside a stay (what is left after them is dropped).
+_REDRAWS = 20
+
+
 def scale_rate(
     spells: Spells,
     affected: np.ndarray,
     ratio: float,
     rng: np.random.Generator,
     until: np.ndarray,
+    since: np.ndarray,
     coins: np.ndarray | None = None,
-    since: np.ndarray | None = None,
     others: Spells | None = None,
 ) -> Spells:
     """The spells with the rate of the ``affected`` ones multiplied by ``ratio``: how a
@@ -272,13 +278,11 @@ def scale_rate(
     else by draws from ``rng`` in the spells' order. A ratio above 1 thickens them:
     each affected spell brings ``ratio - 1`` extra emergency admissions on average (the
     whole part always, the fraction with that probability), each on a day drawn at random
-    from its person's window, ``since`` (default: the spell's own day) to ``until``, on
-    which they are not in hospital, with the spell's length of stay cut short before the
-    person's next admission. So every extra admission survives :func:`tidy` and none
-    pushes out one the economy already had (``others``: the person's other stays, planned
-    and final, to keep clear of as well), and the rate while exposed is ``ratio`` times
-    what it was (an extra admission that would fall after ``until``, or inside a stay,
-    was lost before, and 1.25 was realised as about 1.17).
+    from its person's window, their day in ``since`` to that in ``until``, on which they
+    are not in hospital, with the spell's length of stay cut short before the person's
+    next admission. So every extra admission survives :func:`tidy` and none pushes out one
+    the economy already had (``others``: the person's other stays, planned and final, to
+    keep clear of as well), and the economy realises ``ratio``.
     """
     if ratio <= 1:
         u = rng.random(len(spells)) if coins is None else coins
@@ -290,7 +294,7 @@ def scale_rate(
     )
     copies = copies[keep]
     who = spells.who[copies]
-    lo = spells.admitted[copies] if since is None else since[who]
+    lo = since[who]
     span = np.maximum(until[who] - lo, 1)
     # Each person's spells in order, to find the stay (if any) a day falls in and the
     # next admission after it.
@@ -308,22 +312,18 @@ def scale_rate(
         has_next = (i < len(s_who)) & (s_who[nxt] == who)
         return inside, np.where(has_next, s_adm[nxt], NO_END)
 
-    day = lo + np.floor(rng.random(len(copies)) * span).astype(np.int64)
+    def draw(rows: np.ndarray) -> np.ndarray:
+        return lo[rows] + np.floor(rng.random(len(rows)) * span[rows]).astype(np.int64)
+
+    day = draw(np.arange(len(copies)))
     for _ in range(_REDRAWS):  # rejection: redraw days that fall inside a stay
-        inside, _ = around(day)
+        inside, next_admission = around(day)
         if not inside.any():
             break
-        day[inside] = lo[inside] + np.floor(rng.random(inside.sum()) * span[inside]).astype(
-            np.int64
-        )
-    inside, next_admission = around(day)
+        day[inside] = draw(np.flatnonzero(inside))
+    else:
+        inside, next_admission = around(day)
     stay = spells.discharged[copies] - spells.admitted[copies]
     discharged = np.minimum(day + stay, np.maximum(next_admission, day))
     extra = Spells.of(who, day, discharged, KIND_EMERGENCY)
     return Spells.concat([spells, extra.select(~inside & (day < until[who]))])
-
-
-# Day numbers are below this, so (person, day) pairs sort as one integer.
-_DAY_SPAN = 1 << 20
-# Rounds of redrawing a day that fell inside a stay (what is left after them is dropped).
-_REDRAWS = 20

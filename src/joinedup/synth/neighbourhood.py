@@ -154,8 +154,8 @@ def apply_effect(
         config.area_effect,
         rng,
         spell_end,
+        since,
         coins=coins(spells, salt),
-        since=since,
         others=others,
     )
 

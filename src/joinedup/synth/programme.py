@@ -76,7 +76,7 @@ def apply_effect(
     during = (spells.admitted >= on_from[spells.who]) & (spells.admitted < on_to[spells.who])
     affected = during & np.isin(spells.kind, EMERGENCY_KINDS) & (spells.kind != KIND_FINAL)
     # Admissions added by a ratio above 1 fall while the person is enrolled.
-    return scale_rate(spells, affected, ratio, rng, on_to, since=on_from, others=others)
+    return scale_rate(spells, affected, ratio, rng, on_to, on_from, others=others)
 
 
 def enrolment_table(enrolment: dict, person_ids: pa.Array, end: int) -> pa.Table:
