@@ -82,6 +82,7 @@ def _row(kind, people, seed, effect, trend, doc, seconds, years=3) -> dict:
         "max_abs_smd": doc["balance"]["max_abs_smd_after"],
         "verdict": doc["verdict"],
         "e_value": doc["e_value"],
+        "detectable": (doc.get("minimum_detectable") or {}).get("lower_rate_ratio"),
         "seconds": round(seconds, 1),
     }
 
@@ -149,6 +150,7 @@ def _place_row(people, seed, effect, doc, seconds, years=3) -> dict:
         "max_abs_smd": 0.0,
         "verdict": doc["verdict"],
         "e_value": doc["e_value"],
+        "detectable": (doc.get("minimum_detectable") or {}).get("lower_rate_ratio"),
         "seconds": round(seconds, 1),
     }
 
@@ -215,6 +217,9 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
                 "sd_log": round(float(log_rr.std(ddof=1)), 3) if len(g) > 1 else None,
                 "coverage": round(float(((g.lower <= truth) & (truth <= g.upper)).mean()), 2),
                 "excludes_1": round(float(((g.upper < 1) | (g.lower > 1)).mean()), 2),
+                "mean_detectable": round(
+                    float(np.exp(np.log(g.detectable.astype(float)).mean())), 3
+                ),
                 "placebo_failed": round(float(g.placebo_failed.mean()), 2),
                 "second_placebo_failed": round(float(g.second_placebo_failed.mean()), 2),
                 "controls_failed": round(float((g.controls_failed > 0).mean()), 2),
@@ -321,7 +326,9 @@ def main() -> None:
             "admissions, docs/evaluation.md) against the effect each economy planted. "
             "mean_bias_log: mean log rate ratio minus the log of the truth; coverage: share "
             "of 95% intervals containing the truth; excludes_1: share of intervals "
-            "excluding no effect; placebo_failed / controls_failed / unbalanced: share of "
+            "excluding no effect; mean_detectable: the rate ratio below which an economy's "
+            "evaluation would find a fall 80% of the time (minimum detectable effect, "
+            "geometric mean); placebo_failed / controls_failed / unbalanced: share of "
             "economies where that falsification test failed; then the verdicts.\n\n"
             + markdown(table)
         )

@@ -38,6 +38,8 @@ def place_doc() -> dict:
         "pre_trend": {"chi2": 2.1, "df": 4, "p_value": 0.717, "failed": False,
                       "test": "Wald test that the event study's terms before the start are 1"},
         "negative_controls": [], "e_value": 1.6, "e_value_interval": 1.13,
+        "minimum_detectable": {"power": 0.8, "lower_rate_ratio": 0.812,
+                               "higher_rate_ratio": 1.232, "log_se": 0.07, "df": 25},
         "event_study": [
             {"months_since_start": m, "months": f"{m} to {m + 2}", "rate_ratio": rr,
              "lower": None if rr is None else rr * 0.8, "upper": None if rr is None else rr * 1.2}
@@ -85,6 +87,7 @@ def test_a_place_based_evaluation_in_the_pack() -> None:
     assert "placebo-in-space p = 0.20" in section
     assert "No anticipation: nothing changed before the start." in section
     assert "the programme&#39;s start and the outcome" in section  # the E-value's wording
+    assert "a rate ratio of 0.81 or below, or 1.23 or above, 80 times in 100" in section
     assert "Balance after matching" not in section
     assert "regression to the mean" not in html  # the warning is about person-level ones
 
@@ -136,6 +139,8 @@ def test_the_pack_builds_as_pdf_and_excel_with_both_kinds() -> None:
     sheet = {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
     assert sheet[PLACE]["kind"] == "place" and sheet[PLACE]["pre_trend_p_value"] == 0.717
     assert sheet[PLACE]["units_started"] == 17 and sheet[PLACE]["max_abs_smd_after"] is None
+    assert sheet[PLACE]["minimum_detectable_lower"] == 0.812
+    assert sheet["telephone_care_management"]["minimum_detectable_lower"] is None
     assert sheet["telephone_care_management"]["kind"] == "person"
     assert sheet["telephone_care_management"]["negative_controls_failed"] == "none"
     assert sheet["telephone_care_management"]["pre_trend_p_value"] is None

@@ -359,6 +359,14 @@ def test_the_cli_json_keeps_the_contract(small_economy, tmp_path):
     for c in out["negative_controls"]:
         assert {"outcome", "rate_ratio", "lower", "upper"} <= set(c)
     assert isinstance(out["e_value"], float) and out["e_value"] >= 1
+    # the minimum detectable effect is the estimate's own interval's
+    from joinedup.risk.power import minimum_detectable
+
+    d = minimum_detectable(out["lower"], out["upper"])
+    assert out["minimum_detectable"]["lower_rate_ratio"] == pytest.approx(
+        d.lower_rate_ratio, abs=2e-4
+    )
+    assert out["minimum_detectable"]["power"] == 0.8
     assert out["outcomes"]["emergency_admissions"]["verdict"] == out["verdict"]
     # Any outcome the evaluation counts can be the one judged.
     gp = CliRunner().invoke(

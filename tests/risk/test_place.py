@@ -260,6 +260,15 @@ def test_the_generators_neighbourhood_teams_are_recovered_through_the_cli(econom
     )
     started = {u["unit"]: u["started_on"] for u in planted["units"]}
     assert {s["unit"]: s["started_on"] for s in doc["starts"]} == started
+    # the minimum detectable effect reads the jackknife's t interval (units - 1 df)
+    from joinedup.risk.power import minimum_detectable
+
+    units = doc["units_started"] + doc["units_never_started"]
+    assert doc["minimum_detectable"]["df"] == units - 1
+    d = minimum_detectable(doc["lower"], doc["upper"], df=units - 1)
+    assert doc["minimum_detectable"]["lower_rate_ratio"] == pytest.approx(
+        d.lower_rate_ratio, abs=2e-4
+    )
     assert doc["units_started"] == len(started)
     # The table form renders the same published document.
     table = CliRunner().invoke(

@@ -92,6 +92,13 @@ def test_a_person_level_programme_page(web_env, clients) -> None:
         assert _shown(check["label"]) in table
     assert 'id="balance"' in table and f"{doc['balance']['max_abs_smd_after']:.3f}" in table
     assert f"E-value {doc['e_value']:.2f}" in text
+    detectable = text.split('id="minimum-detectable"', 1)[1].split("</p>", 1)[0]
+    d = doc["minimum_detectable"]
+    if d["lower_rate_ratio"] is None:  # this small economy's interval reaches 0
+        assert doc["lower"] == 0 and "Not computed: the interval reaches 0" in detectable
+    else:
+        low, high = d["lower_rate_ratio"], d["higher_rate_ratio"]
+        assert f"{low:.2f} or below, or {high:.2f}" in detectable
     assert f'src="/evaluation/{PERSON_PROGRAMME}/tests.svg"' in text
     assert "event-study.svg" not in text and "synthetic-control.svg" not in text
     naive = text.split('id="naive"', 1)[1].split("</div>", 1)[0]
@@ -114,6 +121,11 @@ def test_a_place_based_programme_page(web_env, clients) -> None:
     assert f"p = {doc['pre_trend']['p_value']:.3f}" in pre
     assert ("Failed" if doc["pre_trend"]["failed"] else "Passed") in pre
     assert 'id="balance"' not in text and 'id="naive"' not in text
+    d = doc["minimum_detectable"]
+    detectable = text.split('id="minimum-detectable"', 1)[1].split("</p>", 1)[0]
+    assert f"{d['lower_rate_ratio']:.2f} or below, or {d['higher_rate_ratio']:.2f}" in detectable
+    if doc["verdict"] == "no_clear_effect":  # and the verdict's sentence says it too
+        assert f"a rate ratio of {d['lower_rate_ratio']:.2f} or below" in doc["verdict_sentence"]
     study = text.split('id="event-study"', 1)[1].split("</table>", 1)[0]
     assert study.count("<tr>") == len(doc["event_study"]) + 1  # and the header
     starts = text.split('id="starts"', 1)[1].split("</table>", 1)[0]

@@ -274,3 +274,4 @@ def test_evaluations_agree(web_env, clients, programme) -> None:
     sheet = {v[0]: dict(zip(rows[0], v, strict=True)) for v in rows[1:]}[programme]
     for key in ("verdict", "rate_ratio", "lower", "upper", "e_value"):
         assert sheet[key] == api[key], key
+    assert sheet["minimum_detectable_lower"] == api["minimum_detectable"]["lower_rate_ratio"]

@@ -171,6 +171,7 @@ def _falsification_table(result: dict) -> None:
             f"E-value: {result['e_value']:.2f} for the estimate, "
             f"{result['e_value_interval']:.2f} for the interval's limit nearer to 1"
         )
+    _detectable(result)
     console.print(f"[bold]verdict:[/] {result['verdict_sentence']}")
     for caveat in result.get("caveats", []):
         console.print(f"caveat: {caveat}")
@@ -218,12 +219,23 @@ def _place(result: dict) -> None:
             f"E-value: {result['e_value']:.2f} for the estimate, "
             f"{result['e_value_interval']:.2f} for the interval's limit nearer to 1"
         )
+    _detectable(result)
     if result.get("verdict_sentence"):
         console.print(f"[bold]verdict:[/] {result['verdict_sentence']}")
     for caveat in result.get("caveats", []):
         console.print(f"caveat: {caveat}")
     for note in result["notes"]:
         console.print(f"note: {note}")
+
+
+def _detectable(result: dict) -> None:
+    """The minimum detectable effect, as the domain computed it."""
+    d = result.get("minimum_detectable") or {}
+    if d.get("lower_rate_ratio") is not None:
+        console.print(
+            f"minimum detectable effect ({d['power']:.0%} power): a rate ratio of "
+            f"{d['lower_rate_ratio']:.2f} or below, or {d['higher_rate_ratio']:.2f} or above"
+        )
 
 
 def _ci(rr: float | None, lo: float | None, hi: float | None) -> str:

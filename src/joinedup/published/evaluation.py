@@ -30,7 +30,7 @@ PRIMARY_FIGURES = (
     "rate_ratio", "lower", "upper", "naive_rate_ratio", "naive_lower", "naive_upper",
     "pre12_rate_ratio", "earlier_rate_ratio", "pre_all_rate_ratio", "e_value",
     "e_value_interval", "verdict", "verdict_headline", "verdict_sentence", "placebo",
-    "placebo_never_enrolled",
+    "placebo_never_enrolled", "minimum_detectable",
 )  # fmt: skip
 #: Top-level lists computed from them, withheld as empty lists.
 PRIMARY_LISTS = ("negative_controls", "falsification_tests", "verdict_reasons", "caveats")
@@ -92,6 +92,7 @@ def _small_events(n: Any) -> bool:
 PLACE_FIGURES = (
     "rate_ratio", "lower", "upper", "verdict", "verdict_headline", "verdict_sentence",
     "placebo", "pre_trend", "e_value", "e_value_interval", "synthetic_control",
+    "minimum_detectable",
 )  # fmt: skip
 #: Lists computed from the same admissions, withheld as empty lists.
 PLACE_LISTS = ("falsification_tests",)

@@ -318,6 +318,9 @@ def _evaluation_row(e: dict[str, Any]) -> dict[str, Any]:
     pre_trend = e.get("pre_trend") or {}
     row["pre_trend_p_value"] = pre_trend.get("p_value")
     row["pre_trend_failed"] = pre_trend.get("failed")
+    detectable = e.get("minimum_detectable") or {}
+    row["minimum_detectable_lower"] = detectable.get("lower_rate_ratio")
+    row["minimum_detectable_higher"] = detectable.get("higher_rate_ratio")
     return row
 
 
@@ -530,7 +533,8 @@ def to_xlsx(pack: BoardPack) -> bytes:
          "verdict_sentence", "placebo_rate_ratio", "placebo_lower", "placebo_upper",
          "placebo_never_enrolled_rate_ratio", "placebo_never_enrolled_lower",
          "placebo_never_enrolled_upper", "negative_controls_failed", "max_abs_smd_after",
-         "pre_trend_p_value", "pre_trend_failed", "e_value", "e_value_interval", "reason"],
+         "pre_trend_p_value", "pre_trend_failed", "e_value", "e_value_interval",
+         "minimum_detectable_lower", "minimum_detectable_higher", "reason"],
     )  # fmt: skip
     _measure_data(wb, pack.measure_data)
     sc = wb.create_sheet("Scenarios")

@@ -87,6 +87,7 @@ import pandas as pd
 from joinedup.risk.eligibility import Eligibility, from_enrolled
 from joinedup.risk.evalue import EValue, e_values
 from joinedup.risk.features import CONDITIONS, activity, data_end, features_at
+from joinedup.risk.power import Detectable, minimum_detectable
 from joinedup.risk.verdict import ALPHA, SMD_LIMIT, Check, Verdict, judge, rounded
 from joinedup.schema import codes
 from joinedup.warehouse import Warehouse
@@ -238,14 +239,17 @@ class OutcomeResult:
     #: The same placebo against people never enrolled (risk-set comparisons only).
     placebo_never_enrolled: Check | None = None
     e_value: EValue | None = None
+    #: The smallest effect the estimate would have found 80% of the time.
+    detectable: Detectable | None = None
     verdict: Verdict | None = None
 
     def as_dict(self) -> dict:
         """Plain JSON-ready values (rates per person-year)."""
+        objects = ("placebo", "placebo_never_enrolled", "e_value", "detectable", "verdict")
         out = {
             k: rounded(v) if isinstance(v, float) else v
             for k, v in vars(self).items()
-            if k not in ("placebo", "placebo_never_enrolled", "e_value", "verdict")
+            if k not in objects
         }
         if self.placebo is not None:
             out["placebo"] = self.placebo.as_dict()
@@ -254,6 +258,8 @@ class OutcomeResult:
         if self.e_value is not None:
             out["e_value"] = self.e_value.as_dict()["point"]
             out["e_value_interval"] = self.e_value.as_dict()["limit"]
+        if self.detectable is not None:
+            out["minimum_detectable"] = self.detectable.as_dict()
         if self.verdict is not None:
             out["verdict"] = self.verdict.verdict
             out["verdict_sentence"] = self.verdict.sentence
@@ -337,6 +343,7 @@ class Evaluation:
             ],
             "e_value": p.e_value.as_dict()["point"] if p.e_value else None,
             "e_value_interval": p.e_value.as_dict()["limit"] if p.e_value else None,
+            "minimum_detectable": p.detectable.as_dict() if p.detectable else None,
             "falsification_rule": FALSIFICATION_RULE,
             "naive_rate_ratio": rounded(p.naive_rate_ratio),
             "naive_lower": rounded(p.naive_lower),
@@ -830,6 +837,7 @@ def evaluate_programme(
         o.placebo = placebo.get(name)
         o.placebo_never_enrolled = second.get(name)
         o.e_value = e_values(o.rate_ratio, o.lower, o.upper)
+        o.detectable = minimum_detectable(o.lower, o.upper)
         o.verdict = judge(
             o.rate_ratio,
             o.lower,
@@ -842,6 +850,7 @@ def evaluate_programme(
             unbalanced=result.unbalanced,
             e_value=o.e_value,
             other_placebos=[c for c in (o.placebo_never_enrolled,) if c is not None],
+            detectable=o.detectable,
         )
     return result
 

@@ -63,6 +63,7 @@ import numpy as np
 import pandas as pd
 
 from joinedup.risk.evalue import e_values
+from joinedup.risk.power import minimum_detectable
 from joinedup.risk.verdict import ALPHA, Check, judge, rounded
 from joinedup.schema import codes
 from joinedup.warehouse import Warehouse
@@ -411,6 +412,7 @@ class PlaceEvaluation:
     starts: list[dict]
     verdict: object = None
     e_value: object = None
+    detectable: object = None
     synthetic_control: dict | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -445,6 +447,7 @@ class PlaceEvaluation:
             "falsification_tests": [self.placebo.as_dict()],
             "e_value": self.e_value.as_dict()["point"],
             "e_value_interval": self.e_value.as_dict()["limit"],
+            "minimum_detectable": self.detectable.as_dict(),
             "event_study": self.event_study,
             "units_started": self.units_started,
             "units_never_started": self.units_never,
@@ -599,6 +602,7 @@ def evaluate_panel(
         notes=notes,
     )
     result.e_value = e_values(result.rate_ratio, lower, upper)
+    result.detectable = minimum_detectable(lower, upper, df=spread.df)
     from joinedup.risk.synthetic_control import synthetic_control
 
     try:
@@ -624,6 +628,7 @@ def evaluate_panel(
         placebo_when="12 months before the programme started",
         failures=failures,
         exposure="the programme's start",
+        detectable=result.detectable,
     )
     return result
 

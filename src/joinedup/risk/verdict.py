@@ -41,6 +41,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from joinedup.risk.evalue import EValue
+from joinedup.risk.power import Detectable
 
 VERDICTS = ("benefit", "harm", "no_clear_effect", "inconclusive")
 HEADLINES = {
@@ -159,6 +160,7 @@ def judge(
     failures: list[str] | None = None,
     exposure: str = "enrolment",
     other_placebos: list[Check] | None = None,
+    detectable: Detectable | None = None,
 ) -> Verdict:
     """Apply the rule of the module docstring to one estimate.
 
@@ -172,7 +174,9 @@ def judge(
     other failed tests of the design, in words (an area-level pre-trend test);
     ``exposure`` what a hidden confounder would go with ("enrolment");
     ``other_placebos`` more placebo tests judged as the placebo is (one against a second
-    comparison group), each named by its label.
+    comparison group), each named by its label. ``detectable`` is the estimate's
+    minimum detectable effect (:mod:`joinedup.risk.power`): a "no clear effect" says how
+    large an effect the evaluation could have found.
     """
     if not _finite(rate_ratio, lower, upper):
         return Verdict(
@@ -266,4 +270,14 @@ def judge(
             f"No clear effect on {label}: rate ratio {interval}; the interval includes no "
             f"effect, and the falsification tests found nothing."
         )
+        if detectable is not None and _finite(
+            detectable.lower_rate_ratio, detectable.higher_rate_ratio
+        ):
+            sentence += (
+                f" It would have found, {detectable.power:.0%} of the time, a rate ratio of "
+                f"{_fmt(detectable.lower_rate_ratio)} or below "
+                f"({_change(detectable.lower_rate_ratio, label, countable)}) or "
+                f"{_fmt(detectable.higher_rate_ratio)} or above; a smaller effect could be "
+                f"missed."
+            )
     return Verdict(code, HEADLINES[code], sentence, reasons, caveats)
