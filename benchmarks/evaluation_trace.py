@@ -17,6 +17,13 @@ baseline, before it otherwise, or after it.
 placebo in time by who the comparison places are: people never enrolled or people
 enrolled later.
 
+``places`` does the same for the estimate, using what the data do not show: the
+comparisons' follow-up over baseline by who holds the places (people enrolled later, and
+people never enrolled by when case finding looked at them: more than a year before the
+index date, in the year before it, or after it), and the estimate each kind alone gives.
+
+    python benchmarks/evaluation_trace.py places --size 200000 --seeds 28 5 6 ...
+
 ``interval`` evaluates hand-made worlds with no effect (tests/risk/evaluation_worlds.py,
 1,000 enrolled) and sets the spread of their estimates beside the standard error the
 interval implies, and beside that of a bootstrap that resamples matched sets alone.
@@ -191,8 +198,29 @@ def oracle(size: int, seed: int, effect: float) -> dict:
     return out
 
 
-def split(size: int, seed: int, effect: float) -> dict:
-    """One whole economy evaluated with risk sets; its placebo by who the comparisons are."""
+def _comparisons_ratio(
+    sets: pd.DataFrame, rows: pd.DataFrame, keep: np.ndarray, after: str, before: str
+) -> float:
+    """The comparisons' emergency admissions rate in period ``after`` over ``before``, as
+    the evaluation pools them (each set's mean over its places among ``rows``, then
+    summed over the sets of ``keep`` that have any)."""
+    position = pd.Series(np.arange(len(sets)), index=sets.set)
+    pos = position.reindex(rows.set).to_numpy()
+    n = np.bincount(pos, minlength=len(sets))
+    ok = keep & (n > 0)
+
+    def total(col: str) -> float:
+        return float((np.bincount(pos, rows[col].to_numpy(float), len(sets))[ok] / n[ok]).sum())
+
+    return (total(f"c_{after}_{EM}") / total(f"c_{after}_years")) / (
+        total(f"c_{before}_{EM}") / total(f"c_{before}_years")
+    )
+
+
+def _evaluated(size: int, seed: int, effect: float):
+    """The economy built and telephone care management evaluated with risk sets (the
+    default design; 20 replicates, since only the point estimates are used), and the
+    person_id of everyone enrolled."""
     from joinedup.risk.evaluate import evaluate_programme
     from joinedup.synth import SynthConfig, build
     from joinedup.warehouse import open_warehouse
@@ -202,33 +230,68 @@ def split(size: int, seed: int, effect: float) -> dict:
         built = build(config, Path(tmp))
         with open_warehouse(built.warehouse_path, read_only=True) as wh:
             res = evaluate_programme(wh, "telephone_care_management", bootstrap=20)
-            enrolled = set(
-                wh.table("programme_enrolment").select("person_id").to_pandas().person_id
-            )
+            enrolled = wh.table("programme_enrolment").select("person_id").to_pandas()
+    return res, set(enrolled.person_id)
+
+
+def split(size: int, seed: int, effect: float) -> dict:
+    """One whole economy evaluated with risk sets; its placebo by who the comparisons are."""
+    from joinedup.risk.evaluate import MIN_BASELINE_YEARS
+
+    res, enrolled = _evaluated(size, seed, effect)
     sets, pairs = res.sets, res.pairs
-    keep = (sets.t_base_years >= 0.5).to_numpy()
+    keep = (sets.t_base_years >= MIN_BASELINE_YEARS).to_numpy()
     t = sets[keep]
     t_ratio = (t[f"t_plcpost_{EM}"].sum() / t.t_plcpost_years.sum()) / (
         t[f"t_plcpre_{EM}"].sum() / t.t_plcpre_years.sum()
     )
     out = {"estimate": res.primary.rate_ratio, "placebo": res.primary.placebo.rate_ratio}
     later = pairs.person_id.isin(enrolled)
-    position = pd.Series(np.arange(len(sets)), index=sets.set)
     for name, rows in (("never enrolled", pairs[~later]), ("enrolled later", pairs[later])):
-        pos = position.reindex(rows.set).to_numpy()
-        n = np.bincount(pos, minlength=len(sets))
-        ok = keep & (n > 0)
-
-        def total(col: str, rows=rows, pos=pos, n=n, ok=ok) -> float:
-            return float((np.bincount(pos, rows[col].to_numpy(float), len(sets))[ok] / n[ok]).sum())
-
-        c_ratio = (total(f"c_plcpost_{EM}") / total("c_plcpost_years")) / (
-            total(f"c_plcpre_{EM}") / total("c_plcpre_years")
-        )
+        c_ratio = _comparisons_ratio(sets, rows, keep, "plcpost", "plcpre")
         out[f"{name}: places"] = len(rows)
         out[f"{name}: comparisons' later/earlier"] = c_ratio
         out[f"{name}: placebo"] = t_ratio / c_ratio
     out["enrolled later/earlier"] = t_ratio
+    return out
+
+
+#: Who holds a comparison place, by what case finding did to them (``places``).
+PLACES = (
+    "enrolled later",
+    "never enrolled, looked at more than a year before the index date",
+    "never enrolled, looked at in the year before it",
+    "never enrolled, looked at after it",
+)
+
+
+def places(size: int, seed: int, effect: float) -> dict:
+    """One economy evaluated with risk sets; the comparisons' follow-up over baseline by
+    who holds the places (``PLACES``, from the day case finding looked at each person),
+    and the estimate each kind of place alone would give."""
+    from joinedup.risk.evaluate import MIN_BASELINE_YEARS
+
+    e = _Economy(size, seed, effect)
+    res, _ = _evaluated(size, seed, effect)
+    sets, pairs = res.sets, res.pairs
+    keep = (sets.t_base_years >= MIN_BASELINE_YEARS).to_numpy()
+    t = sets[keep]
+    t_ratio = (t[f"t_post_{EM}"].sum() / t.t_post_years.sum()) / (
+        t[f"t_base_{EM}"].sum() / t.t_base_years.sum()
+    )
+    ids = np.asarray(e.got["ids"].to_pylist())
+    row = pd.Series(np.arange(e.n), index=ids).reindex(pairs.person_id).to_numpy()
+    index = pairs.index_date.to_numpy().astype("datetime64[D]").astype(np.int64)
+    looked = e.looked[row]
+    kind = np.select([e.enrolled[row], looked < index - 365, looked < index], PLACES[:3], PLACES[3])
+    c_all = _comparisons_ratio(sets, pairs, keep, "post", "base")
+    out = {"estimate": res.primary.rate_ratio, "enrolled: follow-up/baseline": t_ratio,
+           "all places: follow-up/baseline": c_all}  # fmt: skip
+    for name in PLACES:
+        c_ratio = _comparisons_ratio(sets, pairs[kind == name], keep, "post", "base")
+        out[f"{name}: places"] = int((kind == name).sum())
+        out[f"{name}: follow-up/baseline"] = c_ratio
+        out[f"{name}: estimate alone"] = t_ratio / c_ratio
     return out
 
 
@@ -302,7 +365,9 @@ def realised(size: int, seed: int, effect: float) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", choices=("oracle", "split", "interval", "realised", "followup"))
+    ap.add_argument(
+        "what", choices=("oracle", "split", "places", "interval", "realised", "followup")
+    )
     ap.add_argument("--comparisons", default="not_yet_enrolled", help="interval only")
     ap.add_argument("--size", type=int, default=200_000)
     ap.add_argument("--seeds", type=int, nargs="+", default=[101, 102, 103, 104])
@@ -332,6 +397,17 @@ def main() -> None:
             got = followup(args.size, seed)
             print(f"seed {seed}: enrolled follow-up over baseline, "
                   + ", ".join(f"{k} {v:.3f}" for k, v in got.items()), flush=True)  # fmt: skip
+    elif args.what == "places":
+        rows = []
+        for seed in args.seeds:
+            rows.append({"seed": seed, **places(args.size, seed, args.effect)})
+            print(", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                            for k, v in rows[-1].items()), flush=True)  # fmt: skip
+        table = pd.DataFrame(rows).set_index("seed")
+        logs = np.log(table.filter(regex="estimate|follow-up"))
+        print(f"\nmean log over {len(table)} economies (places: mean per economy):")
+        print(logs.mean().round(4).to_string())
+        print(table.filter(regex=": places$").mean().round(0).to_string())
     elif args.what == "realised":
         for seed in args.seeds:
             got = realised(args.size, seed, args.effect)

@@ -6,6 +6,7 @@ import hashlib
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -132,6 +133,11 @@ def test_internals_are_what_the_tables_were_made_from():
     assert len(enrolment["who"]) == tables["programme_enrolment"].num_rows
     assert len(got["spells"]) == tables["apc_spell"].num_rows
     assert len(got["condition_count"]) == len(got["practice_effect"]) == len(got["people"])
+    # ids are the tables' person_id, in the people's order: the enrolled are who enrolled
+    ids = got["ids"]
+    assert ids.equals(tables["person"].column("person_id").combine_chunks())
+    enrolled = ids.take(pa.array(enrolment["who"])).to_pylist()
+    assert sorted(enrolled) == sorted(tables["programme_enrolment"].column("person_id").to_pylist())
 
 
 @pytest.mark.unit

@@ -105,7 +105,8 @@ def generate(
     evaluation designs (benchmarks/evaluation_trace.py): ``people``, ``condition_count``,
     ``practice_effect`` (per person), ``enrolment`` (with every person's ``candidate``
     day, when case finding looked at them), ``started`` (each practice's team's start
-    day) and the final ``spells``."""
+    day), the final ``spells`` and each person's pseudonymised ``ids`` (their
+    ``person_id`` in the tables)."""
     start, end = day(config.start), day(config.end)
     window = (start, end)
     step("places")
@@ -155,6 +156,8 @@ def generate(
     step("spell details")
     nhs = test_range_nhs_numbers(config.rng("nhs-numbers"), n)
     ids = person_ids(nhs.astype(str), synthetic_key(config.seed))
+    if internals is not None:
+        internals["ids"] = ids
     local_trust = geo.footprint_trust[people.footprint].astype(np.int64)
     spell, diagnosis, extra = spell_details.spell_tables(
         config, people, spells, picks[keep], has, care_home, local_trust, ids, end
