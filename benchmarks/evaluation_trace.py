@@ -217,11 +217,21 @@ def _comparisons_ratio(
     )
 
 
+def _enrolled_ratio(sets: pd.DataFrame, keep: np.ndarray, after: str, before: str) -> float:
+    """The enrolled people's emergency admissions rate in period ``after`` over
+    ``before``, over the sets of ``keep``."""
+    t = sets[keep]
+    return (t[f"t_{after}_{EM}"].sum() / t[f"t_{after}_years"].sum()) / (
+        t[f"t_{before}_{EM}"].sum() / t[f"t_{before}_years"].sum()
+    )
+
+
 def _evaluated(size: int, seed: int, effect: float):
     """The economy built and telephone care management evaluated with risk sets (the
     default design; 20 replicates, since only the point estimates are used), and the
-    person_id of everyone enrolled."""
-    from joinedup.risk.evaluate import evaluate_programme
+    person_id of everyone enrolled, and which sets have a baseline (those the estimate
+    uses)."""
+    from joinedup.risk.evaluate import MIN_BASELINE_YEARS, evaluate_programme
     from joinedup.synth import SynthConfig, build
     from joinedup.warehouse import open_warehouse
 
@@ -231,20 +241,15 @@ def _evaluated(size: int, seed: int, effect: float):
         with open_warehouse(built.warehouse_path, read_only=True) as wh:
             res = evaluate_programme(wh, "telephone_care_management", bootstrap=20)
             enrolled = wh.table("programme_enrolment").select("person_id").to_pandas()
-    return res, set(enrolled.person_id)
+    keep = (res.sets.t_base_years >= MIN_BASELINE_YEARS).to_numpy()
+    return res, set(enrolled.person_id), keep
 
 
 def split(size: int, seed: int, effect: float) -> dict:
     """One whole economy evaluated with risk sets; its placebo by who the comparisons are."""
-    from joinedup.risk.evaluate import MIN_BASELINE_YEARS
-
-    res, enrolled = _evaluated(size, seed, effect)
+    res, enrolled, keep = _evaluated(size, seed, effect)
     sets, pairs = res.sets, res.pairs
-    keep = (sets.t_base_years >= MIN_BASELINE_YEARS).to_numpy()
-    t = sets[keep]
-    t_ratio = (t[f"t_plcpost_{EM}"].sum() / t.t_plcpost_years.sum()) / (
-        t[f"t_plcpre_{EM}"].sum() / t.t_plcpre_years.sum()
-    )
+    t_ratio = _enrolled_ratio(sets, keep, "plcpost", "plcpre")
     out = {"estimate": res.primary.rate_ratio, "placebo": res.primary.placebo.rate_ratio}
     later = pairs.person_id.isin(enrolled)
     for name, rows in (("never enrolled", pairs[~later]), ("enrolled later", pairs[later])):
@@ -269,16 +274,10 @@ def places(size: int, seed: int, effect: float) -> dict:
     """One economy evaluated with risk sets; the comparisons' follow-up over baseline by
     who holds the places (``PLACES``, from the day case finding looked at each person),
     and the estimate each kind of place alone would give."""
-    from joinedup.risk.evaluate import MIN_BASELINE_YEARS
-
     e = _Economy(size, seed, effect)
-    res, _ = _evaluated(size, seed, effect)
+    res, _, keep = _evaluated(size, seed, effect)
     sets, pairs = res.sets, res.pairs
-    keep = (sets.t_base_years >= MIN_BASELINE_YEARS).to_numpy()
-    t = sets[keep]
-    t_ratio = (t[f"t_post_{EM}"].sum() / t.t_post_years.sum()) / (
-        t[f"t_base_{EM}"].sum() / t.t_base_years.sum()
-    )
+    t_ratio = _enrolled_ratio(sets, keep, "post", "base")
     ids = np.asarray(e.got["ids"].to_pylist())
     row = pd.Series(np.arange(e.n), index=ids).reindex(pairs.person_id).to_numpy()
     index = pairs.index_date.to_numpy().astype("datetime64[D]").astype(np.int64)
