@@ -10,7 +10,9 @@ Two kinds of economy:
 
 - ``synth``: ``joinedup synth`` economies (3 years), effect planted by
   ``--programme-effect``: everything the generator does (frailty the data do not show,
-  age, seasons, readmissions, the last months of life, case finding).
+  age, seasons, readmissions, the last months of life, case finding); ``--launch-years``
+  starts the programme later in the data (``--years 5 --launch-years 3``: three years of
+  history before it).
 - ``place``: ``joinedup synth`` economies with the area effect set by ``--effects``
   (``--area-effect``), the integrated neighbourhood teams evaluated at area level
   (:mod:`joinedup.risk.place`); in its rows ``enrolled`` is the units started,
@@ -88,16 +90,24 @@ def _row(kind, people, seed, effect, trend, doc, seconds, years=3) -> dict:
 
 
 def synth_run(
-    people: int, seed: int, effect: float, bootstrap: int, years: int, comparisons: list[str]
+    people: int,
+    seed: int,
+    effect: float,
+    bootstrap: int,
+    years: int,
+    comparisons: list[str],
+    launch_years: int = 1,
 ) -> list[dict]:
-    """Build one synthetic economy, evaluate telephone care management with each design
-    of ``comparisons``."""
+    """Build one synthetic economy (telephone care management starting ``launch_years``
+    into it), evaluate the programme with each design of ``comparisons``."""
     from joinedup.risk.evaluate import evaluate_programme
     from joinedup.synth import SynthConfig, build
     from joinedup.warehouse import open_warehouse
 
     with tempfile.TemporaryDirectory(prefix="evalstudy-") as tmp:
-        config = SynthConfig(people=people, years=years, seed=seed).with_programme_effect(effect)
+        config = SynthConfig(
+            people=people, years=years, seed=seed, programme_launch_years=launch_years
+        ).with_programme_effect(effect)
         built = build(config, Path(tmp))
         with open_warehouse(built.warehouse_path, read_only=True) as wh:
             return [
@@ -247,6 +257,12 @@ def main() -> None:
     ap.add_argument("--trends", type=float, nargs="+", default=[0.0], help="world only")
     ap.add_argument("--enrolled", type=int, default=1000, help="world only")
     ap.add_argument("--years", type=int, default=3, help="years of data")
+    ap.add_argument(
+        "--launch-years",
+        type=int,
+        default=1,
+        help="synth only: years into the data that telephone care management starts",
+    )
     ap.add_argument("--bootstrap", type=int, default=400)
     ap.add_argument(
         "--comparisons",
@@ -284,8 +300,9 @@ def main() -> None:
                     else:
                         if args.kind == "synth":
                             docs = synth_run(
-                                people, seed, effect, args.bootstrap, args.years, args.comparisons
-                            )
+                                people, seed, effect, args.bootstrap, args.years,
+                                args.comparisons, args.launch_years,
+                            )  # fmt: skip
                         else:
                             docs = world_run(
                                 base.warehouse_path,

@@ -494,7 +494,8 @@ def test_planted_effect_at_200000_people_is_found_and_never_called_harm(evaluate
     "people never enrolled, fails (1.27, 1.01 to 1.53: people case finding passed over "
     "had a quiet year in their baseline, and the enrolled rose by chance; docs/evaluation.md, "
     "'The placebo's lean, traced'), so its planted 0.80 is 'inconclusive', not 'benefit' "
-    "(16 of 24 other 200,000-person economies with 0.80 planted are 'benefit')",
+    "(16 of 24 other 200,000-person economies with 0.80 planted are 'benefit': their "
+    "minimum detectable effect is 0.78, so a true 0.80 is at the edge of what they find)",
 )
 def test_planted_effect_at_200000_people_is_a_benefit(evaluated_economy):
     _, out = evaluated_economy

@@ -219,3 +219,34 @@ def test_stays_running_past_the_window_end_are_unfinished_not_clipped():
     # Person 1's stay ends on the last day registered (79); person 2's final on death.
     assert by_admission == {10: 12, 95: 130, 70: 79, 40: 50, 85: 90}
     assert kept.admitted[unfinished(kept, end)].tolist() == [95]
+
+
+@pytest.mark.unit
+def test_the_programme_can_start_later_in_the_data_leaving_history_before_it():
+    """By default telephone care management starts in the second financial year; with
+    ``programme_launch_years`` it starts later, nobody is enrolled before that day, and
+    truth.json says when it started."""
+    from datetime import date
+
+    assert SynthConfig(years=3).programme_launch == date(2024, 4, 1)  # the default
+    assert SynthConfig(years=1).programme_launch == date(2025, 6, 30)  # 90 days in
+    config = SynthConfig(people=4_000, years=5, seed=3, programme_launch_years=3)
+    assert config.start == date(2021, 4, 1) and config.programme_launch == date(2024, 4, 1)
+    tables, truth, _ = generate(config)
+    enrolled = tables["programme_enrolment"].column("enrolled_on").to_pylist()
+    assert enrolled and min(enrolled) >= date(2024, 4, 1)
+    assert truth["programmes"]["telephone_care_management"]["launched_on"] == "2024-04-01"
+    assert truth["settings"]["programme_launch_years"] == 3
+    with pytest.raises(ValueError, match="programme_launch_years must be from 1 to 2"):
+        SynthConfig(years=3, programme_launch_years=3)
+
+
+@pytest.mark.unit
+def test_synth_refuses_a_programme_launch_after_the_data():
+    result = CliRunner().invoke(
+        app,
+        ["synth", "-n", "200", "--years", "2", "--programme-launch-years", "2", "-o", "x"],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code != 0
+    assert "programme_launch_years must be from 1 to 1" in result.output

@@ -29,6 +29,14 @@ def synth(
         help="True emergency-admission rate ratio of telephone care management "
         "(default 0.80: 20% fewer emergency admissions while enrolled).",
     ),
+    launch_years: int = typer.Option(
+        1,
+        "--programme-launch-years",
+        min=1,
+        help="Financial years into the window that telephone care management starts "
+        "(default 1: the second year; must be less than --years). More leaves more history "
+        "before it for the evaluation's baseline.",
+    ),
     area_effect: float = typer.Option(
         None,
         "--area-effect",
@@ -52,7 +60,12 @@ def synth(
     from joinedup.synth import SynthConfig, build
     from joinedup.synth.calibration import calibration_table
 
-    config = SynthConfig(people=people, years=years, seed=seed)
+    try:
+        config = SynthConfig(
+            people=people, years=years, seed=seed, programme_launch_years=launch_years
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--programme-launch-years") from exc
     if effect is not None:
         config = config.with_programme_effect(effect)
     if area_effect is not None:

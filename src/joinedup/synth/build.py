@@ -225,6 +225,7 @@ def generate(
                 "applies": "emergency admissions while enrolled (not the admission in which "
                 "the person dies)",
                 "enrolled": len(enrolment["who"]),
+                "launched_on": config.programme_launch.isoformat(),
                 "selection": "people aged 40+ with a long-term condition, favouring high "
                 "frailty and recent emergency admissions (regression to the mean)",
             },

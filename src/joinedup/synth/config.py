@@ -32,6 +32,9 @@ class SynthConfig:
     programme_effect: float = DEFAULT_PROGRAMME_EFFECT
     # Share of the registered population enrolled in telephone care management.
     programme_uptake: float = 0.012
+    # Financial years into the window that telephone care management starts: 1 is the
+    # second financial year; more leaves more history before it (docs/evaluation.md).
+    programme_launch_years: int = 1
     # Integrated neighbourhood teams (a place-based programme, rolled out practice
     # cluster by cluster): rate ratio of the emergency admissions of people aged 65 and
     # over at a practice once its team has started (1.0 = no effect).
@@ -52,6 +55,11 @@ class SynthConfig:
                 f"programme_effect must be a rate ratio between 0.05 and 2.0, "
                 f"got {self.programme_effect}"
             )
+        if self.years > 1 and not 1 <= self.programme_launch_years < self.years:
+            raise ValueError(
+                f"programme_launch_years must be from 1 to {self.years - 1} (years - 1), "
+                f"got {self.programme_launch_years}"
+            )
         if not 0.05 <= self.area_effect <= 2.0:
             raise ValueError(
                 f"area_effect must be a rate ratio between 0.05 and 2.0, got {self.area_effect}"
@@ -61,6 +69,14 @@ class SynthConfig:
     def start(self) -> date:
         """First day of activity: 1 April, ``years`` financial years before the end."""
         return date(self.end.year - self.years, 4, 1)
+
+    @property
+    def programme_launch(self) -> date:
+        """The day telephone care management starts: 1 April, ``programme_launch_years``
+        into the window (three months in when the window is one year)."""
+        if self.years == 1:
+            return date.fromordinal(self.start.toordinal() + 90)
+        return date(self.start.year + self.programme_launch_years, 4, 1)
 
     def with_programme_effect(self, rate_ratio: float) -> SynthConfig:
         """The same settings with another true effect of telephone care management."""
@@ -75,6 +91,7 @@ class SynthConfig:
         out = asdict(self)
         out["end"] = self.end.isoformat()
         out["start"] = self.start.isoformat()
+        out["programme_launch"] = self.programme_launch.isoformat()
         return out
 
     def rng(self, part: str) -> np.random.Generator:

@@ -1,7 +1,8 @@
 """Telephone care management: who is enrolled, and its planted effect on admissions.
 
-The service starts a year into the window and enrols people with long-term conditions,
-favouring those at high risk and, as real case finding does, those admitted recently.
+The service starts a year into the window (``SynthConfig.programme_launch_years`` sets
+how many) and enrols people with long-term conditions, favouring those at high risk and,
+as real case finding does, those admitted recently.
 That last choice is deliberate: selecting people after a bad year means their
 admissions would fall anyway (regression to the mean), which a naive before/after
 comparison mistakes for an effect and a matched comparison does not. While a person is
@@ -10,8 +11,6 @@ happens with probability equal to the true rate ratio; a ratio above 1 adds admi
 """
 
 from __future__ import annotations
-
-from datetime import date
 
 import numpy as np
 import pyarrow as pa
@@ -32,9 +31,7 @@ def enrol(config: SynthConfig, people: People, has: np.ndarray, spells: Spells) 
     every person's ``candidate`` day (the one day case finding looks at them)."""
     rng = config.rng("programme")
     start, end = day(config.start), day(config.end)
-    # The service starts on the first day of the second financial year (or three months
-    # in when there is only one year).
-    launch = day(date(config.start.year + 1, 4, 1)) if config.years > 1 else start + 90
+    launch = day(config.programme_launch)
     a, b = people.exposure(start, end)
     candidate = launch + np.floor(rng.random(len(people)) * max(end - 90 - launch, 1))
     ltc = has[:, [NAMES.index(c) for c in TARGET_CONDITIONS]].sum(axis=1)
