@@ -90,7 +90,8 @@ class _Economy:
     at them (``looked``), whether they were ``enrolled``, and every emergency admission
     (``who``, ``adm``)."""
 
-    def __init__(self, size: int, seed: int, effect: float) -> None:
+    def __init__(self, size: int, seed: int, effect: float, got: dict | None = None) -> None:
+        """Generate the economy, or take what a build of it handed over (``got``)."""
         from joinedup.synth import SynthConfig
         from joinedup.synth.admissions import EMERGENCY_KINDS
         from joinedup.synth.build import generate
@@ -98,8 +99,10 @@ class _Economy:
         from joinedup.synth.timeline import day
 
         config = SynthConfig(people=size, seed=seed, programme_effect=effect)
-        self.got: dict = {}
-        generate(config, internals=self.got)
+        if got is None:
+            got = {}
+            generate(config, internals=got)
+        self.got = got
         self.people, self.enrolment = self.got["people"], self.got["enrolment"]
         spells = self.got["spells"]
         self.n = len(self.people)
@@ -226,18 +229,18 @@ def _enrolled_ratio(sets: pd.DataFrame, keep: np.ndarray, after: str, before: st
     )
 
 
-def _evaluated(size: int, seed: int, effect: float):
+def _evaluated(size: int, seed: int, effect: float, internals: dict | None = None):
     """The economy built and telephone care management evaluated with risk sets (the
     default design; 20 replicates, since only the point estimates are used), and the
     person_id of everyone enrolled, and which sets have a baseline (those the estimate
-    uses)."""
+    uses). ``internals`` receives what the tables do not show (``generate``)."""
     from joinedup.risk.evaluate import MIN_BASELINE_YEARS, evaluate_programme
     from joinedup.synth import SynthConfig, build
     from joinedup.warehouse import open_warehouse
 
     with tempfile.TemporaryDirectory(prefix="evaltrace-") as tmp:
         config = SynthConfig(people=size, seed=seed, programme_effect=effect)
-        built = build(config, Path(tmp))
+        built = build(config, Path(tmp), internals=internals)
         with open_warehouse(built.warehouse_path, read_only=True) as wh:
             res = evaluate_programme(wh, "telephone_care_management", bootstrap=20)
             enrolled = wh.table("programme_enrolment").select("person_id").to_pandas()
@@ -274,8 +277,9 @@ def places(size: int, seed: int, effect: float) -> dict:
     """One economy evaluated with risk sets; the comparisons' follow-up over baseline by
     who holds the places (``PLACES``, from the day case finding looked at each person),
     and the estimate each kind of place alone would give."""
-    e = _Economy(size, seed, effect)
-    res, _, keep = _evaluated(size, seed, effect)
+    got: dict = {}
+    res, _, keep = _evaluated(size, seed, effect, internals=got)
+    e = _Economy(size, seed, effect, got)
     sets, pairs = res.sets, res.pairs
     t_ratio = _enrolled_ratio(sets, keep, "post", "base")
     ids = np.asarray(e.got["ids"].to_pylist())

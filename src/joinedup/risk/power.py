@@ -27,13 +27,13 @@ from dataclasses import dataclass
 
 from scipy import stats
 
+from joinedup.risk.verdict import ALPHA, rounded
+
 #: The power the minimum detectable effect is stated at (the usual convention).
 POWER = 0.8
-#: Two-sided level of the interval it is read from and of the test it is for.
-LEVEL_ALPHA = 0.05
 
 
-def multiplier(power: float = POWER, alpha: float = LEVEL_ALPHA, df: int | None = None) -> float:
+def multiplier(power: float = POWER, alpha: float = ALPHA, df: int | None = None) -> float:
     """Standard errors in a minimum detectable effect: ``q(1 - alpha/2) + q(power)`` of
     the normal distribution, or of Student's t with ``df`` degrees of freedom."""
     if not 0 < power < 1 or not 0 < alpha < 1:
@@ -56,16 +56,12 @@ class Detectable:
     df: int | None = None
 
     def as_dict(self) -> dict:
-        """JSON-ready values (None when not finite)."""
-
-        def r(v: float) -> float | None:
-            return round(v, 4) if math.isfinite(v) else None
-
+        """JSON-ready values, rounded to 4 decimals (None when not finite)."""
         return {
             "power": self.power,
-            "lower_rate_ratio": r(self.lower_rate_ratio),
-            "higher_rate_ratio": r(self.higher_rate_ratio),
-            "log_se": r(self.log_se),
+            "lower_rate_ratio": rounded(self.lower_rate_ratio, 4),
+            "higher_rate_ratio": rounded(self.higher_rate_ratio, 4),
+            "log_se": rounded(self.log_se, 4),
             "df": self.df,
         }
 
@@ -76,7 +72,7 @@ def minimum_detectable(
     *,
     power: float = POWER,
     df: int | None = None,
-    level_alpha: float = LEVEL_ALPHA,
+    level_alpha: float = ALPHA,
 ) -> Detectable:
     """The minimum detectable effect of an estimate whose ``1 - level_alpha`` interval
     is ``lower`` to ``upper`` (normal, or t on ``df`` degrees of freedom); NaN when the

@@ -39,9 +39,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from joinedup.risk.evalue import EValue
-from joinedup.risk.power import Detectable
+
+if TYPE_CHECKING:  # power reads this module's ALPHA
+    from joinedup.risk.power import Detectable
 
 VERDICTS = ("benefit", "harm", "no_clear_effect", "inconclusive")
 HEADLINES = {

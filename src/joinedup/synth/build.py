@@ -279,11 +279,18 @@ def _person_table(people: People, geo, ids: pa.Array, end: int) -> pa.Table:
     )
 
 
-def build(config: SynthConfig, out: Path, *, show_progress: bool = False) -> BuildResult:
+def build(
+    config: SynthConfig,
+    out: Path,
+    *,
+    show_progress: bool = False,
+    internals: dict | None = None,
+) -> BuildResult:
     """Generate the economy and write Parquet files, truth.json, the key and the warehouse.
 
     Anything a previous build left in ``out`` (warehouse, Parquet files, identities) is
-    replaced, so a build is always exactly what its settings produce.
+    replaced, so a build is always exactly what its settings produce. ``internals`` is
+    passed to :func:`generate`.
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -299,7 +306,7 @@ def build(config: SynthConfig, out: Path, *, show_progress: bool = False) -> Bui
         def step(name: str) -> None:
             progress.update(task, description=name, advance=0 if name == STEPS[0] else 1)
 
-        tables, truth, nhs = generate(config, step)
+        tables, truth, nhs = generate(config, step, internals)
         progress.advance(task)
         parquet_dir = out / "parquet"
         shutil.rmtree(parquet_dir, ignore_errors=True)

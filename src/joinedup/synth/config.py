@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import asdict, dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 
@@ -75,7 +75,7 @@ class SynthConfig:
         """The day telephone care management starts: 1 April, ``programme_launch_years``
         into the window (three months in when the window is one year)."""
         if self.years == 1:
-            return date.fromordinal(self.start.toordinal() + 90)
+            return self.start + timedelta(days=90)
         return date(self.start.year + self.programme_launch_years, 4, 1)
 
     def with_programme_effect(self, rate_ratio: float) -> SynthConfig:
@@ -91,7 +91,6 @@ class SynthConfig:
         out = asdict(self)
         out["end"] = self.end.isoformat()
         out["start"] = self.start.isoformat()
-        out["programme_launch"] = self.programme_launch.isoformat()
         return out
 
     def rng(self, part: str) -> np.random.Generator:
