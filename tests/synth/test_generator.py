@@ -250,3 +250,18 @@ def test_synth_refuses_a_programme_launch_after_the_data():
     )
     assert result.exit_code != 0
     assert "programme_launch_years must be from 1 to 1" in result.output
+
+
+@pytest.mark.integration
+def test_build_hands_over_the_internals_of_the_economy_it_writes(tmp_path):
+    """``build(internals=...)`` fills the dict as ``generate`` does, for the economy it
+    wrote: its ids are the warehouse's people (benchmarks/evaluation_trace.py relies on
+    this to study a built economy without generating it twice)."""
+    import duckdb
+
+    got: dict = {}
+    built = build(SynthConfig(people=1_500, years=2, seed=6), tmp_path, internals=got)
+    with duckdb.connect(str(built.warehouse_path), read_only=True) as con:
+        ids = {r[0] for r in con.execute("SELECT person_id FROM person").fetchall()}
+    assert set(got["ids"].to_pylist()) == ids
+    assert len(got["enrolment"]["candidate"]) == len(got["people"]) == len(ids)
